@@ -1,0 +1,47 @@
+//! `adroit`: the command line. A thin door: it parses arguments, calls the library
+//! crates, and prints or writes what they return. No analysis lives here.
+
+mod check;
+mod demo;
+mod metrics;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "adroit",
+    version,
+    about = "Marketing ROI intelligence: load, check and measure your marketing data."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load every table, validate it, and print the data-quality report (exit 1 on errors).
+    Check(check::CheckArgs),
+    /// Channel performance per group and period: spend, CTR, CPC, CPM, CPA, ROAS, ROI, change.
+    Metrics(metrics::MetricsArgs),
+    /// Run check and metrics on the bundled demo data.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Metrics(args) => metrics::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,657 @@
+//! The `adroit.toml` configuration.
+//!
+//! A config maps the user's own files and column names onto adroit's contract tables
+//! (`media`, `kpi`, `touchpoints`, `transactions`, `texts`, `experiments`,
+//! `campaign_responses`) so nobody renames their exports. Every section is optional;
+//! column names default to the contract's own names.
+//!
+//! This crate is pure: it parses TOML text and never touches the file system, so every
+//! door (CLI, HTTP service, bindings) shares the same types. Paths stay as written; the
+//! loader resolves them against the config file's folder.
+//!
+//! Unknown keys are errors that name the key, where it is, and the closest valid key:
+//!
+//! ```
+//! let err = adroit_config::Config::from_toml_str("[media]\npath = 'm.csv'\nspnd = 'Spend'\n", "adroit.toml")
+//!     .unwrap_err();
+//! assert!(err.to_string().contains("did you mean `spend`"));
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub project: Project,
+    pub media: Option<MediaSource>,
+    pub kpi: Option<KpiSource>,
+    pub touchpoints: Option<TouchpointsSource>,
+    pub transactions: Option<TransactionsSource>,
+    pub texts: Option<TextsSource>,
+    pub experiments: Option<ExperimentsSource>,
+    pub campaign_responses: Option<CampaignResponsesSource>,
+    #[serde(default)]
+    pub validation: Validation,
+    #[serde(default)]
+    pub cleaning: Cleaning,
+}
+
+/// Facts about the project that every analysis shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Project {
+    pub name: String,
+    /// The one currency money columns are in; shown in reports, never converted.
+    pub currency: String,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Self {
+            name: "adroit project".into(),
+            currency: "USD".into(),
+        }
+    }
+}
+
+/// How a file is read. Shared by every table section (flattened into it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOptions {
+    /// The file, relative to the config file's folder (or absolute).
+    pub path: String,
+    /// `csv`, `tsv`, `parquet` or `jsonl`; inferred from the extension when absent.
+    pub format: Option<FileFormat>,
+    /// Field delimiter of CSV files (one ASCII character); `,` by default, tab for `tsv`.
+    pub delimiter: Option<char>,
+    /// Text encoding of CSV files; detected when absent (`auto`).
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// A chrono format such as `%d/%m/%Y` for the date columns, when detection is ambiguous.
+    pub date_format: Option<String>,
+}
+
+/// File formats the loader reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    Csv,
+    Tsv,
+    Parquet,
+    Jsonl,
+}
+
+/// Text encodings of CSV files. Chinese exports are often GBK/GB18030.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// UTF-8 (with or without BOM), else GB18030 when the bytes decode cleanly as such.
+    #[default]
+    Auto,
+    #[serde(rename = "utf-8", alias = "utf8")]
+    Utf8,
+    /// GB18030 and its subsets GBK and GB2312.
+    #[serde(alias = "gbk", alias = "gb2312")]
+    Gb18030,
+}
+
+/// Long media (one row per date × channel [× campaign × geo]) or wide (one spend column per channel).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    #[default]
+    Long,
+    Wide,
+}
+
+/// Declares a table section: the shared file keys (`path`, `format`, `delimiter`,
+/// `encoding`, `date_format`) followed by the table's own column keys. A macro rather
+/// than `#[serde(flatten)]`, because flatten loses serde's unknown-key candidates and
+/// TOML spans, and those make the "did you mean" errors.
+macro_rules! section {
+    ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The file, relative to the config file's folder (or absolute).
+            pub path: String,
+            /// `csv`, `tsv`, `parquet` or `jsonl`; inferred from the extension when absent.
+            pub format: Option<FileFormat>,
+            /// Field delimiter of CSV files (one ASCII character).
+            pub delimiter: Option<char>,
+            /// Text encoding of CSV files; detected when absent.
+            #[serde(default)]
+            pub encoding: Encoding,
+            /// A chrono format such as `%d/%m/%Y` for date columns, when detection is ambiguous.
+            pub date_format: Option<String>,
+            $($body)*
+        }
+
+        impl $name {
+            /// How the section's file is read.
+            pub fn file(&self) -> FileOptions {
+                FileOptions {
+                    path: self.path.clone(),
+                    format: self.format,
+                    delimiter: self.delimiter,
+                    encoding: self.encoding,
+                    date_format: self.date_format.clone(),
+                }
+            }
+        }
+    };
+}
+
+section! {
+    /// The `media` table: spend and delivery by date and channel.
+    pub struct MediaSource {
+        #[serde(default)]
+        pub layout: Layout,
+        #[serde(default = "names::date")]
+        pub date: String,
+        /// Long layout only: the channel column.
+        #[serde(default = "names::channel")]
+        pub channel: String,
+        pub campaign: Option<String>,
+        pub geo: Option<String>,
+        /// Long layout: the spend column. Wide layout: ignored (see `wide`).
+        #[serde(default = "names::spend")]
+        pub spend: String,
+        pub impressions: Option<String>,
+        pub clicks: Option<String>,
+        pub conversions: Option<String>,
+        pub revenue: Option<String>,
+        /// Wide layout only: how channel columns are named.
+        pub wide: Option<WideMedia>,
+    }
+}
+
+/// Column patterns of a wide media table; `{channel}` stands for the channel name.
+///
+/// Robyn's demo data: `spend = "{channel}_S"` finds `tv_S`, `ooh_S`, …;
+/// Meridian's: `spend = "{channel}_spend"`, `impressions = "{channel}_impression"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WideMedia {
+    #[serde(default = "names::wide_spend")]
+    pub spend: String,
+    pub impressions: Option<String>,
+    pub clicks: Option<String>,
+    pub conversions: Option<String>,
+    pub revenue: Option<String>,
+    /// The channels to take; every column matching `spend` when absent.
+    pub channels: Option<Vec<String>>,
+}
+
+impl Default for WideMedia {
+    fn default() -> Self {
+        Self {
+            spend: names::wide_spend(),
+            impressions: None,
+            clicks: None,
+            conversions: None,
+            revenue: None,
+            channels: None,
+        }
+    }
+}
+
+/// Whether the KPI is money or a count; decides ROAS versus CPA downstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KpiKind {
+    #[default]
+    Revenue,
+    Conversions,
+}
+
+section! {
+    /// The `kpi` table: the outcome series and its controls.
+    pub struct KpiSource {
+        #[serde(default = "names::date")]
+        pub date: String,
+        pub geo: Option<String>,
+        /// The KPI column.
+        #[serde(default = "names::kpi")]
+        pub kpi: String,
+        #[serde(default)]
+        pub kind: KpiKind,
+        /// Control columns: price, promotion, holiday, competitor activity…
+        #[serde(default)]
+        pub controls: Vec<String>,
+    }
+}
+
+section! {
+    /// The `touchpoints` table: user journeys.
+    pub struct TouchpointsSource {
+        #[serde(default = "names::user_id")]
+        pub user_id: String,
+        #[serde(default = "names::timestamp")]
+        pub timestamp: String,
+        #[serde(default = "names::channel")]
+        pub channel: String,
+        pub campaign: Option<String>,
+        pub conversion: Option<String>,
+        pub value: Option<String>,
+    }
+}
+
+section! {
+    /// The `transactions` table: purchases by customer.
+    pub struct TransactionsSource {
+        #[serde(default = "names::customer_id")]
+        pub customer_id: String,
+        #[serde(default = "names::timestamp")]
+        pub timestamp: String,
+        #[serde(default = "names::amount")]
+        pub amount: String,
+        pub order_id: Option<String>,
+        pub channel: Option<String>,
+        pub product: Option<String>,
+    }
+}
+
+section! {
+    /// The `texts` table: reviews, posts, tickets.
+    pub struct TextsSource {
+        #[serde(default = "names::id")]
+        pub id: String,
+        #[serde(default = "names::timestamp")]
+        pub timestamp: String,
+        #[serde(default = "names::text")]
+        pub text: String,
+        pub lang: Option<String>,
+        pub source: Option<String>,
+        pub channel: Option<String>,
+        pub product: Option<String>,
+        pub customer_id: Option<String>,
+        pub rating: Option<String>,
+    }
+}
+
+section! {
+    /// The `experiments` table: lift tests for calibration.
+    pub struct ExperimentsSource {
+        #[serde(default = "names::channel")]
+        pub channel: String,
+        #[serde(default = "names::start")]
+        pub start: String,
+        #[serde(default = "names::end")]
+        pub end: String,
+        #[serde(default = "names::lift")]
+        pub lift: String,
+        #[serde(default = "names::spend")]
+        pub spend: String,
+        pub lift_lower: Option<String>,
+        pub lift_upper: Option<String>,
+    }
+}
+
+section! {
+    /// The `campaign_responses` table: a randomised campaign for uplift models.
+    pub struct CampaignResponsesSource {
+        #[serde(default = "names::customer_id")]
+        pub customer_id: String,
+        #[serde(default = "names::treatment")]
+        pub treatment: String,
+        #[serde(default = "names::outcome")]
+        pub outcome: String,
+        /// Feature columns; all other columns when empty.
+        #[serde(default)]
+        pub features: Vec<String>,
+    }
+}
+
+/// Thresholds of the validation rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Validation {
+    /// A value is an outlier when its robust z-score |0.6745 (x − median) / MAD| exceeds this.
+    pub outlier_z: f64,
+    /// A channel with spend in fewer periods than this is flagged as too sparse to model.
+    pub min_active_periods: usize,
+    /// Dates later than this many days after today are errors (0: any future date).
+    pub future_tolerance_days: i64,
+    /// Lines longer than this many bytes are rejected before parsing.
+    pub max_line_bytes: u64,
+    /// How many example rows a finding lists.
+    pub max_examples: usize,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Self {
+            outlier_z: 3.5,
+            min_active_periods: 4,
+            future_tolerance_days: 0,
+            max_line_bytes: 16 * 1024 * 1024,
+            max_examples: 5,
+        }
+    }
+}
+
+/// Explicit, recorded cleaning. Lossless normalisations (currency symbols, thousands
+/// separators, BOM, encoding) always happen and are reported; lossy ones only when asked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cleaning {
+    /// Drop rows that repeat an earlier row exactly.
+    pub drop_duplicate_rows: bool,
+    /// What to do with negative spend: keep it (and report an error), set it to zero, or drop the row.
+    pub negative_spend: NegativeSpend,
+}
+
+/// Policy for negative spend values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NegativeSpend {
+    #[default]
+    Keep,
+    Zero,
+    Drop,
+}
+
+mod names {
+    macro_rules! defaults {
+        ($($name:ident = $value:literal),* $(,)?) => {
+            $(pub fn $name() -> String { $value.to_string() })*
+        };
+    }
+    defaults! {
+        date = "date", channel = "channel", spend = "spend", kpi = "revenue",
+        user_id = "user_id", timestamp = "timestamp", customer_id = "customer_id",
+        amount = "amount", id = "id", text = "text", start = "start", end = "end",
+        lift = "lift", treatment = "treatment", outcome = "outcome",
+        wide_spend = "{channel}_spend",
+    }
+}
+
+/// The tables a config can name, in the order they are loaded and reported.
+pub const TABLE_NAMES: [&str; 7] = [
+    "media",
+    "kpi",
+    "touchpoints",
+    "transactions",
+    "texts",
+    "experiments",
+    "campaign_responses",
+];
+
+/// A config that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// The config's name for messages (usually its path).
+    pub origin: String,
+    /// 1-based line and column, when known.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => write!(
+                f,
+                "{} line {line}, column {col}: {}",
+                self.origin, self.message
+            ),
+            None => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses a config from TOML text; `origin` names it in errors (usually the path).
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let position = e.span().map(|span| line_col(text, span.start));
+            ConfigError {
+                origin: origin.to_string(),
+                position,
+                message: explain_toml_error(e.message()),
+            }
+        })?;
+        config.check().map_err(|message| ConfigError {
+            origin: origin.to_string(),
+            position: None,
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Rules the TOML grammar cannot express.
+    fn check(&self) -> Result<(), String> {
+        let files = [
+            ("media", self.media.as_ref().map(|s| s.file())),
+            ("kpi", self.kpi.as_ref().map(|s| s.file())),
+            ("touchpoints", self.touchpoints.as_ref().map(|s| s.file())),
+            ("transactions", self.transactions.as_ref().map(|s| s.file())),
+            ("texts", self.texts.as_ref().map(|s| s.file())),
+            ("experiments", self.experiments.as_ref().map(|s| s.file())),
+            (
+                "campaign_responses",
+                self.campaign_responses.as_ref().map(|s| s.file()),
+            ),
+        ];
+        for (table, file) in files {
+            let Some(file) = file else { continue };
+            let file = &file;
+            if file.path.trim().is_empty() {
+                return Err(format!("[{table}] path is empty: name the file to load"));
+            }
+            if let Some(d) = file.delimiter
+                && (!d.is_ascii() || d == '"' || d == '\n' || d == '\r')
+            {
+                return Err(format!(
+                    "[{table}] delimiter {d:?} is not usable: give one ASCII character other than a quote or newline"
+                ));
+            }
+        }
+        if let Some(media) = &self.media {
+            match (media.layout, &media.wide) {
+                (Layout::Wide, Some(wide)) if !wide.spend.contains("{channel}") => {
+                    return Err(format!(
+                        "[media.wide] spend = {:?} has no {{channel}} placeholder: write it like \"{{channel}}_spend\"",
+                        wide.spend
+                    ));
+                }
+                (Layout::Long, Some(_)) => {
+                    return Err(
+                        "[media.wide] is set but [media] layout is \"long\": set layout = \"wide\" or remove [media.wide]"
+                            .into(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        if !(self.validation.outlier_z > 0.0) {
+            return Err("[validation] outlier_z must be a positive number".into());
+        }
+        if self.validation.max_line_bytes == 0 {
+            return Err("[validation] max_line_bytes must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The configured tables by name, for messages and iteration.
+    pub fn configured_tables(&self) -> Vec<&'static str> {
+        let present = [
+            self.media.is_some(),
+            self.kpi.is_some(),
+            self.touchpoints.is_some(),
+            self.transactions.is_some(),
+            self.texts.is_some(),
+            self.experiments.is_some(),
+            self.campaign_responses.is_some(),
+        ];
+        TABLE_NAMES
+            .iter()
+            .zip(present)
+            .filter_map(|(name, present)| present.then_some(*name))
+            .collect()
+    }
+}
+
+impl MediaSource {
+    /// A long media table at `path` with the contract's column names.
+    pub fn long(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            format: None,
+            delimiter: None,
+            encoding: Encoding::Auto,
+            date_format: None,
+            layout: Layout::Long,
+            date: names::date(),
+            channel: names::channel(),
+            campaign: None,
+            geo: None,
+            spend: names::spend(),
+            impressions: None,
+            clicks: None,
+            conversions: None,
+            revenue: None,
+            wide: None,
+        }
+    }
+}
+
+impl KpiSource {
+    /// A KPI table at `path` with the contract's column names.
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            format: None,
+            delimiter: None,
+            encoding: Encoding::Auto,
+            date_format: None,
+            date: names::date(),
+            geo: None,
+            kpi: names::kpi(),
+            kind: KpiKind::Revenue,
+            controls: Vec::new(),
+        }
+    }
+}
+
+/// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a suggestion.
+fn explain_toml_error(message: &str) -> String {
+    let message = message.trim();
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((key, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let candidates: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut text = format!("unknown key `{key}`");
+    if let Some(best) = closest(key, &candidates) {
+        text.push_str(&format!("; did you mean `{best}`?"));
+    }
+    if !candidates.is_empty() {
+        text.push_str(&format!(" Valid keys here: {}.", candidates.join(", ")));
+    }
+    text
+}
+
+/// The candidate nearest to `word` by edit similarity, when it is near enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), *c))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_long_media_takes_contract_defaults() {
+        let c = Config::from_toml_str("[media]\npath = 'media.csv'\n", "t.toml").unwrap();
+        let m = c.media.unwrap();
+        assert_eq!(m.date, "date");
+        assert_eq!(m.channel, "channel");
+        assert_eq!(m.spend, "spend");
+        assert_eq!(m.layout, Layout::Long);
+        assert_eq!(c.validation.outlier_z, 3.5);
+    }
+
+    #[test]
+    fn unknown_key_names_the_closest_valid_key_and_its_line() {
+        let text = "[media]\npath = 'm.csv'\nimpresions = 'Impr'\n";
+        let err = Config::from_toml_str(text, "adroit.toml").unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("unknown key `impresions`"), "{shown}");
+        assert!(shown.contains("did you mean `impressions`"), "{shown}");
+        assert_eq!(err.position.map(|p| p.0), Some(3), "{shown}");
+    }
+
+    #[test]
+    fn unknown_table_is_rejected_with_suggestion() {
+        let err = Config::from_toml_str("[medai]\npath='x'\n", "a.toml").unwrap_err();
+        assert!(err.to_string().contains("did you mean `media`"), "{err}");
+    }
+
+    #[test]
+    fn wide_media_with_robyn_patterns() {
+        let text = r#"
+[media]
+path = "robyn.csv"
+layout = "wide"
+date = "DATE"
+[media.wide]
+spend = "{channel}_S"
+channels = ["tv", "ooh"]
+"#;
+        let c = Config::from_toml_str(text, "t").unwrap();
+        let w = c.media.unwrap().wide.unwrap();
+        assert_eq!(w.spend, "{channel}_S");
+        assert_eq!(w.channels.unwrap(), vec!["tv", "ooh"]);
+    }
+
+    #[test]
+    fn wide_pattern_without_placeholder_is_an_error() {
+        let text = "[media]\npath='x'\nlayout='wide'\n[media.wide]\nspend='spend'\n";
+        let err = Config::from_toml_str(text, "t").unwrap_err();
+        assert!(err.to_string().contains("{channel}"), "{err}");
+    }
+
+    #[test]
+    fn encoding_aliases_and_bad_values() {
+        let c = Config::from_toml_str("[kpi]\npath='k.csv'\nencoding='gbk'\n", "t").unwrap();
+        assert_eq!(c.kpi.unwrap().encoding, Encoding::Gb18030);
+        let err =
+            Config::from_toml_str("[kpi]\npath='k.csv'\nencoding='latin9'\n", "t").unwrap_err();
+        assert!(err.to_string().contains("latin9"), "{err}");
+    }
+
+    #[test]
+    fn every_shipped_example_parses() {
+        for text in [include_str!("../../../examples/adroit.toml")] {
+            Config::from_toml_str(text, "example").unwrap();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The embedded query engine: one DataFusion session behind a blocking API.
+//!
+//! Loading and aggregation run as SQL / DataFusion plans so that the same step can
+//! later run unchanged on a distributed DataFusion (Ballista) cluster when event data
+//! outgrows one machine. Callers stay synchronous; the engine owns its runtime.
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use std::future::Future;
+use std::sync::Arc;
+
+/// A DataFusion session and the runtime that drives it.
+pub struct Engine {
+    runtime: tokio::runtime::Runtime,
+    ctx: SessionContext,
+}
+
+impl Engine {
+    /// A session using every core of the machine.
+    pub fn new() -> Result<Self, DataFusionError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let config = SessionConfig::new().with_information_schema(false);
+        Ok(Self {
+            runtime,
+            ctx: SessionContext::new_with_config(config),
+        })
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs a future of this session to completion.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Runs a query and returns its batches in order.
+    pub fn sql(&self, query: &str) -> Result<Vec<RecordBatch>, DataFusionError> {
+        self.block_on(async {
+            let df = self.ctx.sql(query).await?;
+            df.collect().await
+        })
+    }
+
+    /// Collects a frame keeping the order of its rows (partition by partition).
+    pub fn collect_ordered(&self, df: DataFrame) -> Result<Vec<RecordBatch>, DataFusionError> {
+        self.block_on(async {
+            let parts = df.collect_partitioned().await?;
+            Ok(parts.into_iter().flatten().collect())
+        })
+    }
+
+    /// Makes a batch queryable under `name`, replacing an earlier table of that name.
+    pub fn register(&self, name: &str, batch: RecordBatch) -> Result<(), DataFusionError> {
+        let _ = self.ctx.deregister_table(name)?;
+        // Zero-copy slices, one per core, so scans of the table run in parallel.
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = batch.num_rows().div_ceil(parts).max(1);
+        let partitions: Vec<Vec<RecordBatch>> = (0..batch.num_rows().max(1))
+            .step_by(chunk)
+            .map(|start| {
+                vec![batch.slice(
+                    start.min(batch.num_rows()),
+                    chunk.min(batch.num_rows() - start.min(batch.num_rows())),
+                )]
+            })
+            .collect();
+        let table = MemTable::try_new(batch.schema(), partitions)?;
+        self.ctx.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,443 @@
+//! The edge where bytes come in: checks that a path is a readable file, detects its
+//! format and text encoding, reads a CSV header, rejects over-long lines before any
+//! parser buffers them, and locates structural CSV errors precisely.
+//!
+//! Everything here fails with a [`SourceError`] that names the file and, where it
+//! can, the line, so no user input reaches a panic.
+
+use adroit_config::{Encoding, FileFormat, FileOptions};
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A file that cannot be read as a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceError {
+    pub file: String,
+    /// 1-based data row, when the problem is in one (header excluded).
+    pub row: Option<u64>,
+    /// 1-based line of the file, when known.
+    pub line: Option<u64>,
+    pub column: Option<String>,
+    pub message: String,
+    pub suggestion: String,
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        if let Some(row) = self.row {
+            write!(f, " (row {row})")?;
+        }
+        if let Some(col) = &self.column {
+            write!(f, " column `{col}`")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if !self.suggestion.is_empty() {
+            write!(f, ". {}", self.suggestion)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+impl SourceError {
+    pub fn new(file: &str, message: impl Into<String>, suggestion: impl Into<String>) -> Self {
+        Self {
+            file: file.to_string(),
+            row: None,
+            line: None,
+            column: None,
+            message: message.into(),
+            suggestion: suggestion.into(),
+        }
+    }
+
+    pub fn at_line(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self.row = line.checked_sub(1).filter(|r| *r > 0);
+        self
+    }
+}
+
+/// A file that exists, is a file, and is not empty.
+#[derive(Debug)]
+pub struct CheckedFile {
+    pub path: PathBuf,
+    /// The path as the user wrote it, for messages.
+    pub shown: String,
+    pub format: FileFormat,
+    pub len: u64,
+}
+
+/// Resolves `options.path` against `base` and checks it is a readable, non-empty file.
+pub fn check_file(options: &FileOptions, base: &Path) -> Result<CheckedFile, SourceError> {
+    let shown = options.path.clone();
+    let path = base.join(&options.path);
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let hint = similar_file(&path)
+                .map(|s| format!("Did you mean `{s}`?"))
+                .unwrap_or_else(|| {
+                    "Check the path; relative paths start at the config file's folder.".into()
+                });
+            return Err(SourceError::new(
+                &shown,
+                format!("file not found (looked at {})", path.display()),
+                hint,
+            ));
+        }
+        Err(e) => {
+            return Err(SourceError::new(
+                &shown,
+                format!("cannot read file: {e}"),
+                "Check the file's permissions.",
+            ));
+        }
+    };
+    if meta.is_dir() {
+        return Err(SourceError::new(
+            &shown,
+            "is a directory, expected a file",
+            "Name the file inside it (for example data/media.csv).",
+        ));
+    }
+    if meta.len() == 0 {
+        return Err(SourceError::new(
+            &shown,
+            "file is empty (0 bytes), expected a header line naming the columns and data rows",
+            "Re-export the table; the export may have failed.",
+        ));
+    }
+    let format = match options.format {
+        Some(f) => f,
+        None => format_from_extension(&path).ok_or_else(|| {
+            SourceError::new(
+                &shown,
+                "cannot tell the file format from its extension",
+                "Use .csv, .tsv, .parquet or .jsonl, or set format = \"csv\" (or tsv, parquet, jsonl) in the config.",
+            )
+        })?,
+    };
+    Ok(CheckedFile {
+        path,
+        shown,
+        format,
+        len: meta.len(),
+    })
+}
+
+fn format_from_extension(path: &Path) -> Option<FileFormat> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "txt" => Some(FileFormat::Csv),
+        "tsv" | "tab" => Some(FileFormat::Tsv),
+        "parquet" | "pq" => Some(FileFormat::Parquet),
+        "jsonl" | "ndjson" | "json" => Some(FileFormat::Jsonl),
+        _ => None,
+    }
+}
+
+fn similar_file(path: &Path) -> Option<String> {
+    let dir = path.parent()?;
+    let name = path.file_name()?.to_str()?;
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    adroit_config::closest(name, &refs).map(str::to_string)
+}
+
+/// How a CSV file's bytes were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectedEncoding {
+    Utf8,
+    Utf8Bom,
+    Utf16Le,
+    Utf16Be,
+    Gb18030,
+}
+
+impl DetectedEncoding {
+    pub fn describe(self) -> &'static str {
+        match self {
+            DetectedEncoding::Utf8 => "UTF-8",
+            DetectedEncoding::Utf8Bom => "UTF-8 with byte-order mark",
+            DetectedEncoding::Utf16Le => "UTF-16 little-endian",
+            DetectedEncoding::Utf16Be => "UTF-16 big-endian",
+            DetectedEncoding::Gb18030 => "GB18030/GBK",
+        }
+    }
+}
+
+/// What one streaming pass over a CSV file learned.
+#[derive(Debug, Clone)]
+pub struct Prescan {
+    pub encoding: DetectedEncoding,
+    /// Whether any quote character occurs: without one, no value can span lines,
+    /// so the file can be split and parsed in parallel.
+    pub has_quotes: bool,
+    pub lines: u64,
+}
+
+/// One pass over the file: encoding, quotes, and the over-long-line guard.
+///
+/// UTF-8 validity is checked on the whole file (a GBK byte can sit in row 90,000).
+pub fn prescan(
+    file: &CheckedFile,
+    encoding: Encoding,
+    max_line: u64,
+) -> Result<Prescan, SourceError> {
+    let f = File::open(&file.path)
+        .map_err(|e| SourceError::new(&file.shown, format!("cannot open: {e}"), ""))?;
+    let mut reader = BufReader::with_capacity(1 << 20, f);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry: Vec<u8> = Vec::new(); // an incomplete UTF-8 sequence across chunks
+    let mut first = true;
+    let mut encoding_found = DetectedEncoding::Utf8;
+    let mut utf8_ok = true;
+    let mut first_bad: Option<u64> = None; // line of the first invalid UTF-8 byte
+    let mut has_quotes = false;
+    let mut line: u64 = 1;
+    let mut line_len: u64 = 0;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| SourceError::new(&file.shown, format!("read failed: {e}"), ""))?;
+        if n == 0 {
+            break;
+        }
+        let mut chunk = &buf[..n];
+        if first {
+            first = false;
+            if chunk.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                encoding_found = DetectedEncoding::Utf8Bom;
+                chunk = &chunk[3..];
+            } else if chunk.starts_with(&[0xFF, 0xFE]) {
+                return Ok(Prescan {
+                    encoding: DetectedEncoding::Utf16Le,
+                    has_quotes: true,
+                    lines: 0,
+                });
+            } else if chunk.starts_with(&[0xFE, 0xFF]) {
+                return Ok(Prescan {
+                    encoding: DetectedEncoding::Utf16Be,
+                    has_quotes: true,
+                    lines: 0,
+                });
+            }
+        }
+        if !has_quotes && memchr::memchr(b'"', chunk).is_some() {
+            has_quotes = true;
+        }
+        // Line lengths.
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', chunk) {
+            line_len += (nl - start) as u64;
+            if line_len > max_line {
+                return Err(too_long(file, line, max_line));
+            }
+            line += 1;
+            line_len = 0;
+            start = nl + 1;
+        }
+        line_len += (chunk.len() - start) as u64;
+        if line_len > max_line {
+            return Err(too_long(file, line, max_line));
+        }
+        // UTF-8 validity, carrying a split sequence into the next chunk.
+        if utf8_ok {
+            let data: Vec<u8>;
+            let bytes = if carry.is_empty() {
+                chunk
+            } else {
+                data = [carry.as_slice(), chunk].concat();
+                &data
+            };
+            carry.clear();
+            match std::str::from_utf8(bytes) {
+                Ok(_) => {}
+                Err(e) if e.error_len().is_none() => {
+                    carry.extend_from_slice(&bytes[e.valid_up_to()..])
+                }
+                Err(e) => {
+                    utf8_ok = false;
+                    let before = &bytes[..e.valid_up_to()];
+                    let newlines_after =
+                        memchr::memchr_iter(b'\n', &bytes[e.valid_up_to()..]).count() as u64;
+                    let _ = before;
+                    first_bad = Some(line - newlines_after);
+                }
+            }
+        }
+    }
+    if utf8_ok && !carry.is_empty() {
+        utf8_ok = false;
+        first_bad = Some(line);
+    }
+    let detected = match (encoding, utf8_ok) {
+        (Encoding::Gb18030, _) => DetectedEncoding::Gb18030,
+        (_, true) => encoding_found,
+        (Encoding::Utf8, false) => {
+            return Err(SourceError::new(
+                &file.shown,
+                "is not valid UTF-8 although the config says encoding = \"utf-8\"",
+                "Set encoding = \"gb18030\" (or \"auto\") for Chinese exports, or re-save the file as UTF-8.",
+            )
+            .at_line(first_bad.unwrap_or(1)));
+        }
+        (Encoding::Auto, false) => DetectedEncoding::Gb18030,
+    };
+    Ok(Prescan {
+        encoding: detected,
+        has_quotes,
+        lines: line,
+    })
+}
+
+fn too_long(file: &CheckedFile, line: u64, max: u64) -> SourceError {
+    SourceError::new(
+        &file.shown,
+        format!("line is longer than {} bytes; the file may be truncated, binary, or missing line breaks", max),
+        "Check the export; raise [validation] max_line_bytes if such long lines are real.",
+    )
+    .at_line(line)
+}
+
+/// Decodes a non-UTF-8 file into a temporary UTF-8 file, or says where it cannot.
+pub fn transcode(
+    file: &CheckedFile,
+    encoding: DetectedEncoding,
+) -> Result<tempfile::NamedTempFile, SourceError> {
+    let bytes = std::fs::read(&file.path)
+        .map_err(|e| SourceError::new(&file.shown, format!("cannot read: {e}"), ""))?;
+    let (enc, body) = match encoding {
+        DetectedEncoding::Utf16Le => (encoding_rs::UTF_16LE, &bytes[2..]),
+        DetectedEncoding::Utf16Be => (encoding_rs::UTF_16BE, &bytes[2..]),
+        _ => (encoding_rs::GB18030, &bytes[..]),
+    };
+    let Some(text) = enc.decode_without_bom_handling_and_without_replacement(body) else {
+        // Find the first line that does not decode, for the message.
+        let (decoded, _) = enc.decode_without_bom_handling(body);
+        let bad_line = decoded
+            .split('\n')
+            .position(|l| l.contains('\u{FFFD}'))
+            .map_or(1, |i| i as u64 + 1);
+        return Err(SourceError::new(
+            &file.shown,
+            "is neither valid UTF-8 nor valid GB18030/GBK text",
+            "Re-save the file as UTF-8 (in Excel: Save As → CSV UTF-8), or set encoding in the config.",
+        )
+        .at_line(bad_line));
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix("adroit-utf8-")
+        .suffix(".csv")
+        .tempfile()
+        .map_err(|e| {
+            SourceError::new(
+                &file.shown,
+                format!("cannot create a temporary file: {e}"),
+                "",
+            )
+        })?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|_| tmp.flush())
+        .map_err(|e| {
+            SourceError::new(
+                &file.shown,
+                format!("cannot write a temporary file: {e}"),
+                "",
+            )
+        })?;
+    Ok(tmp)
+}
+
+/// Reads the header record of a UTF-8 CSV: names trimmed, BOM removed, blanks and
+/// duplicates renamed (and reported by the caller).
+pub fn read_header(path: &Path, shown: &str, delimiter: u8) -> Result<Vec<String>, SourceError> {
+    let file =
+        File::open(path).map_err(|e| SourceError::new(shown, format!("cannot open: {e}"), ""))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file);
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(SourceError::new(
+                shown,
+                "has no header line",
+                "The first line must name the columns.",
+            ));
+        }
+        Err(e) => {
+            return Err(
+                SourceError::new(shown, format!("cannot read the header: {e}"), "").at_line(1),
+            );
+        }
+    }
+    Ok(record
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect())
+}
+
+/// Finds the first structural problem of a CSV file (a row with the wrong number of
+/// fields, an unterminated quote) with its line, after the fast parser has failed.
+pub fn locate_csv_error(
+    path: &Path,
+    shown: &str,
+    delimiter: u8,
+    fields: usize,
+) -> Option<SourceError> {
+    let file = File::open(path).ok()?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(file);
+    let mut record = csv::ByteRecord::new();
+    let mut row = 0u64;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return None,
+            Ok(true) => {
+                row += 1;
+                if record.len() != fields && !(record.len() == 1 && record.get(0) == Some(b"")) {
+                    let line = record.position().map_or(row + 1, |p| p.line());
+                    let mut err = SourceError::new(
+                        shown,
+                        format!(
+                            "expected {fields} fields (as in the header), found {}",
+                            record.len()
+                        ),
+                        "Check for an unquoted delimiter inside a value, or a missing field.",
+                    )
+                    .at_line(line);
+                    err.row = Some(row);
+                    return Some(err);
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(row + 2, |p| p.line());
+                let mut err = SourceError::new(
+                    shown,
+                    format!("malformed CSV: {e}"),
+                    "Check quoting on this line.",
+                )
+                .at_line(line);
+                err.row = Some(row + 1);
+                return Some(err);
+            }
+        }
+    }
+}
