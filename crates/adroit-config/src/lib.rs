@@ -471,7 +471,7 @@ impl Config {
                 _ => {}
             }
         }
-        if !(self.validation.outlier_z > 0.0) {
+        if self.validation.outlier_z.is_nan() || self.validation.outlier_z <= 0.0 {
             return Err("[validation] outlier_z must be a positive number".into());
         }
         if self.validation.max_line_bytes == 0 {
@@ -650,8 +650,9 @@ channels = ["tv", "ooh"]
 
     #[test]
     fn every_shipped_example_parses() {
-        for text in [include_str!("../../../examples/adroit.toml")] {
-            Config::from_toml_str(text, "example").unwrap();
-        }
+        let c = Config::from_toml_str(include_str!("../../../examples/adroit.toml"), "example")
+            .unwrap();
+        assert_eq!(c.configured_tables(), vec!["media", "kpi"]);
+        assert_eq!(c.kpi.unwrap().controls, vec!["price", "promotion"]);
     }
 }

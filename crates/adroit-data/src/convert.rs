@@ -488,8 +488,8 @@ fn flags_from_numbers(array: &ArrayRef, ctx: &ColumnContext) -> Result<Converted
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Some(v) if v == 0.0 => Some(false),
-            Some(v) if v == 1.0 => Some(true),
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
             Some(v) => {
                 bad.add(i, &v.to_string());
                 None

@@ -122,9 +122,7 @@ fn normalise_separators(s: &str) -> Option<String> {
         Some((i, _)) => (&s[..i], Some(&s[i + 1..])),
         None => (&s[..], None),
     };
-    let groups: Vec<&str> = int_part
-        .split(|ch: char| ch == group || ch == ' ' || ch == '\'')
-        .collect();
+    let groups: Vec<&str> = int_part.split([group, ' ', '\'']).collect();
     if groups.len() > 1
         && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3))
     {

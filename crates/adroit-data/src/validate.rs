@@ -626,11 +626,9 @@ fn compare(
     rule: &dyn Rule,
     table: &Table,
     ctx: &RuleContext,
-    left: &str,
-    right: &str,
+    (left, right): (&str, &str),
     severity: Severity,
-    expected: &str,
-    fix: &str,
+    (expected, fix): (&str, &str),
 ) -> Vec<Finding> {
     let (Some(l), Some(r)) = (table.f64s(left), table.f64s(right)) else {
         return Vec::new();
@@ -662,11 +660,12 @@ impl Rule for ClicksExceedImpressions {
             self,
             table,
             ctx,
-            "clicks",
-            "impressions",
+            ("clicks", "impressions"),
             Severity::Error,
-            "clicks ≤ impressions",
-            "Check that the clicks and impressions columns are not swapped or shifted.",
+            (
+                "clicks ≤ impressions",
+                "Check that the clicks and impressions columns are not swapped or shifted.",
+            ),
         ))
     }
 }
@@ -684,11 +683,12 @@ impl Rule for ConversionsExceedClicks {
             self,
             table,
             ctx,
-            "conversions",
-            "clicks",
+            ("conversions", "clicks"),
             Severity::Warning,
-            "conversions ≤ clicks for click-through attribution",
-            "If the platform counts view-through conversions this is expected; otherwise check the columns.",
+            (
+                "conversions ≤ clicks for click-through attribution",
+                "If the platform counts view-through conversions this is expected; otherwise check the columns.",
+            ),
         ))
     }
 }
