@@ -18,6 +18,7 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The whole configuration file.
@@ -223,6 +224,10 @@ section! {
         /// Control columns: price, promotion, holiday, competitor activity…
         #[serde(default)]
         pub controls: Vec<String>,
+        /// Type overrides for controls, e.g. `{ promotion = "flag", region_code = "text" }`;
+        /// without one a control is a number when every value parses as one, else text.
+        #[serde(default)]
+        pub types: BTreeMap<String, ColumnType>,
     }
 }
 
@@ -304,7 +309,21 @@ section! {
         /// Feature columns; all other columns when empty.
         #[serde(default)]
         pub features: Vec<String>,
+        /// Type overrides for features, e.g. `{ zip = "text" }`; inferred otherwise.
+        #[serde(default)]
+        pub types: BTreeMap<String, ColumnType>,
     }
+}
+
+/// A type a control or feature column can be forced to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    Number,
+    Money,
+    Text,
+    Date,
+    Flag,
 }
 
 /// Thresholds of the validation rules.
@@ -454,6 +473,34 @@ impl Config {
                 ));
             }
         }
+        let typed = [
+            (
+                "kpi",
+                "controls",
+                self.kpi.as_ref().map(|k| (&k.types, &k.controls)),
+            ),
+            (
+                "campaign_responses",
+                "features",
+                self.campaign_responses
+                    .as_ref()
+                    .map(|c| (&c.types, &c.features)),
+            ),
+        ];
+        for (table, list, section) in typed {
+            let Some((types, columns)) = section else {
+                continue;
+            };
+            for name in types.keys() {
+                // campaign_responses without a feature list takes every column as a feature.
+                if !columns.contains(name) && !(table == "campaign_responses" && columns.is_empty())
+                {
+                    return Err(format!(
+                        "[{table}] types names `{name}`, which is not in {list}: add it to {list} or remove the override"
+                    ));
+                }
+            }
+        }
         if let Some(media) = &self.media {
             match (media.layout, &media.wide) {
                 (Layout::Wide, Some(wide)) if !wide.spend.contains("{channel}") => {
@@ -537,6 +584,7 @@ impl KpiSource {
             kpi: names::kpi(),
             kind: KpiKind::Revenue,
             controls: Vec::new(),
+            types: BTreeMap::new(),
         }
     }
 }
@@ -630,6 +678,20 @@ channels = ["tv", "ooh"]
         let w = c.media.unwrap().wide.unwrap();
         assert_eq!(w.spend, "{channel}_S");
         assert_eq!(w.channels.unwrap(), vec!["tv", "ooh"]);
+    }
+
+    #[test]
+    fn type_overrides_must_name_a_control() {
+        let ok = "[kpi]\npath='k.csv'\ncontrols=['promo']\ntypes={ promo = 'flag' }\n";
+        let c = Config::from_toml_str(ok, "t").unwrap();
+        assert_eq!(c.kpi.unwrap().types["promo"], ColumnType::Flag);
+        let bad = "[kpi]\npath='k.csv'\ncontrols=['promo']\ntypes={ price = 'number' }\n";
+        let err = Config::from_toml_str(bad, "t").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`price`, which is not in controls"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! config maps the user's columns onto them.
 
 use adroit_config::{
-    CampaignResponsesSource, Config, ExperimentsSource, FileOptions, KpiSource, Layout,
+    CampaignResponsesSource, ColumnType, Config, ExperimentsSource, FileOptions, KpiSource, Layout,
     MediaSource, TextsSource, TouchpointsSource, TransactionsSource, WideMedia,
 };
 
@@ -63,6 +63,23 @@ pub struct TableSpec {
     pub wide: Option<WideMedia>,
     /// The key columns that must be unique together (for duplicate checks).
     pub key: Vec<String>,
+    /// Types of columns taken without being listed (campaign features by default).
+    pub extra_types: std::collections::BTreeMap<String, FieldType>,
+}
+
+/// The type of an extra column: the config's override, else inferred.
+pub fn override_type(
+    types: &std::collections::BTreeMap<String, ColumnType>,
+    column: &str,
+) -> FieldType {
+    match types.get(column) {
+        Some(ColumnType::Number) => FieldType::Number,
+        Some(ColumnType::Money) => FieldType::Money,
+        Some(ColumnType::Text) => FieldType::Text,
+        Some(ColumnType::Date) => FieldType::Date,
+        Some(ColumnType::Flag) => FieldType::Flag,
+        None => FieldType::Infer,
+    }
 }
 
 fn req(name: &str, source: &str, ty: FieldType) -> FieldSpec {
@@ -117,6 +134,7 @@ impl TableSpec {
             file: m.file(),
             fields,
             wide,
+            extra_types: Default::default(),
             key,
         }
     }
@@ -132,7 +150,7 @@ impl TableSpec {
         };
         fields.push(req("kpi", &k.kpi, ty));
         for c in &k.controls {
-            fields.push(req(c, c, FieldType::Infer));
+            fields.push(req(c, c, override_type(&k.types, c)));
         }
         let mut key = vec!["date".to_string()];
         if k.geo.is_some() {
@@ -143,6 +161,7 @@ impl TableSpec {
             file: k.file(),
             fields,
             wide: None,
+            extra_types: Default::default(),
             key,
         }
     }
@@ -160,6 +179,7 @@ impl TableSpec {
                 opt("value", &t.value, FieldType::Money),
             ],
             wide: None,
+            extra_types: Default::default(),
             key: vec![],
         }
     }
@@ -177,6 +197,7 @@ impl TableSpec {
                 opt("product", &t.product, FieldType::Text),
             ],
             wide: None,
+            extra_types: Default::default(),
             key: vec![],
         }
     }
@@ -197,6 +218,7 @@ impl TableSpec {
                 opt("rating", &t.rating, FieldType::Number),
             ],
             wide: None,
+            extra_types: Default::default(),
             key: vec!["id".into()],
         }
     }
@@ -215,6 +237,7 @@ impl TableSpec {
                 opt("lift_upper", &e.lift_upper, FieldType::Number),
             ],
             wide: None,
+            extra_types: Default::default(),
             key: vec![],
         }
     }
@@ -226,13 +249,18 @@ impl TableSpec {
             req("outcome", &c.outcome, FieldType::Number),
         ];
         for f in &c.features {
-            fields.push(req(f, f, FieldType::Infer));
+            fields.push(req(f, f, override_type(&c.types, f)));
         }
         TableSpec {
             table: "campaign_responses",
             file: c.file(),
             fields,
             wide: None,
+            extra_types: c
+                .types
+                .keys()
+                .map(|k| (k.clone(), override_type(&c.types, k)))
+                .collect(),
             key: vec!["customer_id".into()],
         }
     }

@@ -233,7 +233,10 @@ fn open(
                     if file.format == FileFormat::Parquet {
                         ctx.read_parquet(path, ParquetReadOptions::default().file_extension(&ext)).await
                     } else {
-                        ctx.read_json(path, JsonReadOptions::default().file_extension(&ext)).await
+                        let options = JsonReadOptions::default()
+                            .file_extension(&ext)
+                            .newline_delimited(!source::is_json_array(&file.path));
+                        ctx.read_json(path, options).await
                     }
                 })
                 .map_err(|e| {
@@ -369,14 +372,14 @@ fn resolve(
         }
     }
     // Campaign responses without a feature list take every other column as a feature.
-    if spec.table == "campaign_responses" && !spec.fields.iter().any(|f| f.ty == FieldType::Infer) {
+    if spec.table == "campaign_responses" && spec.fields.len() == 3 {
         let used: Vec<String> = resolved.iter().map(|r| r.column.clone()).collect();
         for h in header.iter().filter(|h| !used.contains(h)) {
             resolved.push(Resolved {
                 field: FieldSpec {
                     name: h.clone(),
                     source: h.clone(),
-                    ty: FieldType::Infer,
+                    ty: spec.extra_types.get(h).copied().unwrap_or(FieldType::Infer),
                     required: false,
                     auto: true,
                 },

@@ -135,6 +135,19 @@ pub fn check_file(options: &FileOptions, base: &Path) -> Result<CheckedFile, Sou
     })
 }
 
+/// Whether a JSON file holds one array of records (`[{…}, {…}]`) rather than one
+/// record per line: its first non-blank byte is `[`.
+pub fn is_json_array(path: &Path) -> bool {
+    let mut head = [0u8; 256];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
+        == Some(&b'[')
+}
+
 fn format_from_extension(path: &Path) -> Option<FileFormat> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
@@ -271,10 +284,8 @@ pub fn prescan(
                 }
                 Err(e) => {
                     utf8_ok = false;
-                    let before = &bytes[..e.valid_up_to()];
                     let newlines_after =
                         memchr::memchr_iter(b'\n', &bytes[e.valid_up_to()..]).count() as u64;
-                    let _ = before;
                     first_bad = Some(line - newlines_after);
                 }
             }

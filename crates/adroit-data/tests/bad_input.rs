@@ -411,6 +411,21 @@ fn parquet_and_json_lines_load_like_csv() {
             .value(0),
         1500.0
     );
+    // A JSON array of records (`.json`) reads too.
+    f.write(
+        "media.json",
+        "[{\"date\":\"2024-01-01\",\"channel\":\"tv\",\"spend\":3}]",
+    );
+    let loaded = f.check("[media]\npath = \"media.json\"\n");
+    assert_eq!(
+        loaded
+            .table("media")
+            .unwrap()
+            .f64s("spend")
+            .unwrap()
+            .value(0),
+        3.0
+    );
     // A field whose type changes between lines is an error naming the field.
     f.write("mixed.jsonl", "{\"date\":\"2024-01-01\",\"channel\":\"tv\",\"spend\":1.5}\n{\"date\":\"2024-01-02\",\"channel\":\"tv\",\"spend\":\"$2\"}\n");
     let loaded = f.check("[media]\npath = \"mixed.jsonl\"\n");
@@ -478,4 +493,35 @@ fn quoted_newlines_in_text_values_keep_row_numbers_honest() {
     assert_eq!(t.num_rows(), 3);
     assert_eq!(t.strs("text").unwrap().value(1), "送货很慢，\n不满意");
     assert_eq!(one(&loaded, "wrong_type").location.rows, vec![3]);
+}
+
+#[test]
+fn type_inference_with_overrides() {
+    let f = Fixture::new();
+    f.write(
+        "kpi.csv",
+        "date,revenue,promo,region\n2024-01-01,10,yes,01\n2024-01-02,12,no,02\n",
+    );
+    // Inferred: `region` holds numbers, `promo` text.
+    let loaded = f.check("[kpi]\npath = \"kpi.csv\"\ncontrols = [\"promo\", \"region\"]\n");
+    let kpi = loaded.table("kpi").unwrap();
+    assert!(kpi.f64s("region").is_some() && kpi.strs("promo").is_some());
+    // Overridden: region codes stay text ("01" keeps its zero), promo is a 0/1 flag.
+    let loaded = f.check("[kpi]\npath = \"kpi.csv\"\ncontrols = [\"promo\", \"region\"]\ntypes = { promo = \"flag\", region = \"text\" }\n");
+    let kpi = loaded.table("kpi").unwrap();
+    assert_eq!(kpi.strs("region").unwrap().value(0), "01");
+    assert!(kpi.flags("promo").unwrap().value(0));
+
+    // Campaign responses without a feature list take every other column, typed by inference
+    // or override.
+    f.write(
+        "campaign.csv",
+        "customer_id,treatment,outcome,age,zip\nc1,1,0,34,02139\nc2,0,1,51,10001\n",
+    );
+    let loaded =
+        f.check("[campaign_responses]\npath = \"campaign.csv\"\ntypes = { zip = \"text\" }\n");
+    let t = loaded.table("campaign_responses").unwrap();
+    assert_eq!(t.f64s("age").unwrap().value(1), 51.0);
+    assert_eq!(t.strs("zip").unwrap().value(0), "02139");
+    assert!(t.flags("treatment").unwrap().value(0));
 }
