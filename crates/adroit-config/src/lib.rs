@@ -493,8 +493,8 @@ impl Config {
             };
             for name in types.keys() {
                 // campaign_responses without a feature list takes every column as a feature.
-                if !columns.contains(name) && !(table == "campaign_responses" && columns.is_empty())
-                {
+                let takes_all = table == "campaign_responses" && columns.is_empty();
+                if !takes_all && !columns.contains(name) {
                     return Err(format!(
                         "[{table}] types names `{name}`, which is not in {list}: add it to {list} or remove the override"
                     ));

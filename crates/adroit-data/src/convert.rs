@@ -23,6 +23,8 @@ pub struct ColumnContext<'a> {
     pub column: &'a str,
     pub date_format: Option<&'a str>,
     pub max_examples: usize,
+    /// Whether every row needs a value: missing ones are then errors, else warnings.
+    pub required: bool,
 }
 
 /// A converted column with what conversion found and did.
@@ -60,8 +62,89 @@ fn is_text(dt: &DataType) -> bool {
     )
 }
 
-/// Converts `array` to the canonical type of `ty`.
+/// Converts `array` to the canonical type of `ty`, reporting cells without a value
+/// (`missing_values`) and cells whose value does not fit (`wrong_type`, …) separately,
+/// so one bad cell is one finding.
 pub fn convert(array: &ArrayRef, ty: FieldType, ctx: &ColumnContext) -> Result<Converted, String> {
+    let mut converted = convert_values(array, ty, ctx)?;
+    if let Some(missing) = missing_values(array, ty, ctx)? {
+        converted.findings.insert(0, missing);
+    }
+    Ok(converted)
+}
+
+/// Cells that hold nothing: null, blank, or a missing marker (`NA`, `NULL`, …; for
+/// text columns only blank counts, since `NA` can be a name).
+fn missing_values(
+    array: &ArrayRef,
+    ty: FieldType,
+    ctx: &ColumnContext,
+) -> Result<Option<Finding>, String> {
+    let mut rows = Vec::new();
+    let mut count = 0u64;
+    let mut add = |i: usize| {
+        count += 1;
+        if rows.len() < ctx.max_examples {
+            rows.push(i as u64 + 1);
+        }
+    };
+    if is_text(array.data_type()) {
+        let strings = to_utf8(array)?;
+        let strings = strings
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or("Utf8")?;
+        for (i, v) in strings.iter().enumerate() {
+            let missing = match v {
+                None => true,
+                Some(s) if ty == FieldType::Text => s.trim().is_empty(),
+                Some(s) => parse::is_missing(s),
+            };
+            if missing {
+                add(i);
+            }
+        }
+    } else if array.null_count() > 0 {
+        (0..array.len())
+            .filter(|&i| array.is_null(i))
+            .for_each(&mut add);
+    }
+    if count == 0 {
+        return Ok(None);
+    }
+    let severity = if ctx.required {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    Ok(Some(
+        Finding::new(
+            "missing_values",
+            severity,
+            ctx.table,
+            ctx.file,
+            format!(
+                "{count} row{} with no {} value (blank or NA)",
+                if count == 1 { "" } else { "s" },
+                ty.name()
+            ),
+        )
+        .column(ctx.column)
+        .rows(&rows, count, ctx.max_examples)
+        .expected(format!("a {} in every row", ty.name()))
+        .suggestion(if ctx.required {
+            "Fill these cells (use 0 for no spend) or remove the rows."
+        } else {
+            "Fill these cells if the values are known; they are treated as missing."
+        }),
+    ))
+}
+
+fn convert_values(
+    array: &ArrayRef,
+    ty: FieldType,
+    ctx: &ColumnContext,
+) -> Result<Converted, String> {
     let dt = array.data_type().clone();
     if ty == FieldType::Text {
         return Ok(Converted::clean(to_utf8(array)?));
@@ -524,6 +607,7 @@ mod tests {
             column: "Spend",
             date_format: None,
             max_examples: 5,
+            required: true,
         }
     }
 
@@ -539,13 +623,18 @@ mod tests {
         assert_eq!(f.value(0), 1000.0);
         assert_eq!(f.value(1), 12.0);
         assert!(f.is_null(2) && f.is_null(3) && f.is_null(4));
-        assert_eq!(c.findings.len(), 1);
-        assert_eq!(c.findings[0].rule, "wrong_type");
-        assert_eq!(c.findings[0].location.rows, vec![3]);
+        let rules: Vec<_> = c.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, vec!["missing_values", "wrong_type"]);
+        assert_eq!(
+            c.findings[0].location.rows,
+            vec![4, 5],
+            "blank and NA, not the bad value"
+        );
+        assert_eq!(c.findings[1].location.rows, vec![3]);
         assert!(
-            c.findings[0].message.contains("`abc` (row 3)"),
+            c.findings[1].message.contains("`abc` (row 3)"),
             "{}",
-            c.findings[0].message
+            c.findings[1].message
         );
         assert_eq!(c.cleaning.len(), 1);
         assert_eq!(c.cleaning[0].count, 1);

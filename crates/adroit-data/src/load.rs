@@ -140,6 +140,7 @@ fn load_inner(
             column: &r.column,
             date_format: spec.file.date_format.as_deref(),
             max_examples: opts.validation.max_examples,
+            required: r.field.required && r.field.ty != FieldType::Infer,
         };
         let converted = convert::convert(array, r.field.ty, &ctx).map_err(|e| {
             let mut err = SourceError::new(&file.shown, format!("cannot convert column: {e}"), "");

@@ -1,5 +1,9 @@
 //! Validation rules: each a small named type behind [`Rule`], run over loaded tables.
 //!
+//! Rules about single cells that need the raw text (`missing_values`, `wrong_type`,
+//! `mixed_date_formats`) run at load time in [`crate::convert`], where a blank cell and
+//! an unreadable one can still be told apart.
+//!
 //! Row-wise rules scan Arrow arrays; set-wise rules (duplicates, per-channel periods)
 //! are SQL over the registered table, so they run in DataFusion like everything else.
 
@@ -38,7 +42,6 @@ pub trait Rule: Sync {
 /// Every rule, in report order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
     vec![
-        Box::new(MissingValues),
         Box::new(DuplicateRows),
         Box::new(DuplicateKeys),
         Box::new(NegativeValues),
@@ -358,63 +361,6 @@ fn per_column(
             f
         })
         .collect()
-}
-
-struct MissingValues;
-impl Rule for MissingValues {
-    fn name(&self) -> &'static str {
-        "missing_values"
-    }
-    fn description(&self) -> &'static str {
-        "cells with no usable value (blank, NA, or unreadable)"
-    }
-    fn check(&self, table: &Table, ctx: &RuleContext) -> Result<Vec<Finding>, DataFusionError> {
-        let mut out = Vec::new();
-        for field in &table.spec.fields {
-            let Some(col) = table.batch.column_by_name(&field.name) else {
-                continue;
-            };
-            if col.null_count() == 0 {
-                continue;
-            }
-            let severity =
-                if field.required && !matches!(field.ty, crate::contract::FieldType::Infer) {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                };
-            let col = col.clone();
-            out.extend(
-                per_column(
-                    self,
-                    severity,
-                    table,
-                    ctx,
-                    &field.name,
-                    |i| col.is_null(i),
-                    |n| {
-                        format!(
-                            "{n} row{} with no usable {} value (blank, NA, or unreadable)",
-                            s(n),
-                            field.name
-                        )
-                    },
-                )
-                .into_iter()
-                .map(|f| {
-                    f.expected(format!("a {} in every row", field.ty.name()))
-                        .suggestion(if severity == Severity::Error {
-                            "Fill these cells (use 0 for no spend) or remove the rows."
-                        } else {
-                            "Fill these cells if the values are known; they are treated as missing."
-                        })
-                }),
-            );
-        }
-        // Wide media: measures that are null only because a channel lacks the column
-        // are reported at load time, not here.
-        Ok(out)
-    }
 }
 
 fn s(n: u64) -> &'static str {
