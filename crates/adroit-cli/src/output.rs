@@ -1,7 +1,7 @@
 //! Shared pieces of the door: config loading, progress display, atomic writes,
 //! number formatting.
 
-use adroit_config::{Config, KpiSource, MediaSource};
+use adroit_config::Config;
 use adroit_data::Stage;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -21,6 +21,21 @@ pub struct Sources {
     /// A KPI table with the contract's column names (date, revenue).
     #[arg(long)]
     pub kpi: Option<PathBuf>,
+    /// A touchpoints table (user_id, timestamp, channel, …).
+    #[arg(long)]
+    pub touchpoints: Option<PathBuf>,
+    /// A transactions table (customer_id, timestamp, amount, …).
+    #[arg(long)]
+    pub transactions: Option<PathBuf>,
+    /// A texts table (id, timestamp, text, …).
+    #[arg(long)]
+    pub texts: Option<PathBuf>,
+    /// An experiments table (channel, start, end, lift, spend, …).
+    #[arg(long)]
+    pub experiments: Option<PathBuf>,
+    /// A campaign responses table (customer_id, treatment, outcome, features…).
+    #[arg(long)]
+    pub campaign_responses: Option<PathBuf>,
 }
 
 /// Reads the config (if any), applies single-table flags, and returns it with the
@@ -45,11 +60,21 @@ pub fn resolve_sources(sources: &Sources) -> Result<(Config, PathBuf), String> {
         };
         Ok(abs.display().to_string())
     };
-    if let Some(media) = &sources.media {
-        config.media = Some(MediaSource::long(cwd_path(media)?));
-    }
-    if let Some(kpi) = &sources.kpi {
-        config.kpi = Some(KpiSource::new(cwd_path(kpi)?));
+    let flags = [
+        ("media", &sources.media),
+        ("kpi", &sources.kpi),
+        ("touchpoints", &sources.touchpoints),
+        ("transactions", &sources.transactions),
+        ("texts", &sources.texts),
+        ("experiments", &sources.experiments),
+        ("campaign_responses", &sources.campaign_responses),
+    ];
+    for (table, path) in flags {
+        if let Some(path) = path {
+            config = config
+                .with_table_file(table, &cwd_path(path)?)
+                .map_err(|e| e.to_string())?;
+        }
     }
     if config.configured_tables().is_empty() {
         return Err("no tables to load: give --config adroit.toml (see examples/adroit.toml) or a table such as --media FILE".into());

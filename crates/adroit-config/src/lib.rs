@@ -527,6 +527,27 @@ impl Config {
         Ok(())
     }
 
+    /// Sets one table to a file with the contract's column names (what `--media FILE`
+    /// on the command line means), replacing that table's section.
+    pub fn with_table_file(mut self, table: &str, path: &str) -> Result<Config, ConfigError> {
+        let quoted = toml::Value::String(path.to_string()).to_string();
+        let single = Config::from_toml_str(
+            &format!("[{table}]\npath = {quoted}\n"),
+            &format!("--{table}"),
+        )?;
+        match table {
+            "media" => self.media = single.media,
+            "kpi" => self.kpi = single.kpi,
+            "touchpoints" => self.touchpoints = single.touchpoints,
+            "transactions" => self.transactions = single.transactions,
+            "texts" => self.texts = single.texts,
+            "experiments" => self.experiments = single.experiments,
+            "campaign_responses" => self.campaign_responses = single.campaign_responses,
+            _ => unreachable!("from_toml_str rejects unknown tables"),
+        }
+        Ok(self)
+    }
+
     /// The configured tables by name, for messages and iteration.
     pub fn configured_tables(&self) -> Vec<&'static str> {
         let present = [
@@ -543,49 +564,6 @@ impl Config {
             .zip(present)
             .filter_map(|(name, present)| present.then_some(*name))
             .collect()
-    }
-}
-
-impl MediaSource {
-    /// A long media table at `path` with the contract's column names.
-    pub fn long(path: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            format: None,
-            delimiter: None,
-            encoding: Encoding::Auto,
-            date_format: None,
-            layout: Layout::Long,
-            date: names::date(),
-            channel: names::channel(),
-            campaign: None,
-            geo: None,
-            spend: names::spend(),
-            impressions: None,
-            clicks: None,
-            conversions: None,
-            revenue: None,
-            wide: None,
-        }
-    }
-}
-
-impl KpiSource {
-    /// A KPI table at `path` with the contract's column names.
-    pub fn new(path: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            format: None,
-            delimiter: None,
-            encoding: Encoding::Auto,
-            date_format: None,
-            date: names::date(),
-            geo: None,
-            kpi: names::kpi(),
-            kind: KpiKind::Revenue,
-            controls: Vec::new(),
-            types: BTreeMap::new(),
-        }
     }
 }
 
@@ -678,6 +656,24 @@ channels = ["tv", "ooh"]
         let w = c.media.unwrap().wide.unwrap();
         assert_eq!(w.spend, "{channel}_S");
         assert_eq!(w.channels.unwrap(), vec!["tv", "ooh"]);
+    }
+
+    #[test]
+    fn a_single_table_file_replaces_its_section() {
+        let c = Config::from_toml_str("[media]\npath='a.csv'\nspend='Cost'\n", "t").unwrap();
+        let c = c
+            .with_table_file("media", "dir with \"quotes\"/b.csv")
+            .unwrap();
+        let m = c.media.unwrap();
+        assert_eq!(
+            (m.path.as_str(), m.spend.as_str()),
+            ("dir with \"quotes\"/b.csv", "spend")
+        );
+        let c = Config::default()
+            .with_table_file("campaign_responses", "c.csv")
+            .unwrap();
+        assert_eq!(c.configured_tables(), vec!["campaign_responses"]);
+        assert!(Config::default().with_table_file("nope", "x").is_err());
     }
 
     #[test]
