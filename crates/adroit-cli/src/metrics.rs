@@ -2,7 +2,7 @@
 
 use crate::output::{self, Progress, Sources};
 use adroit_config::Config;
-use adroit_data::{Engine, PanelBy, PanelGrain, Severity};
+use adroit_data::{Engine, Finding, PanelBy, PanelError, PanelGrain};
 use adroit_metrics::{METRIC_NAMES, PeriodMetrics};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,7 +55,8 @@ pub struct MetricsResult {
     pub grain: PanelGrain,
 }
 
-/// Loads the media table and computes metrics, or explains why it cannot.
+/// Builds the media panel and computes metrics; `Ok(Err(message))` when the data has
+/// errors (exit code 1), `Err` for everything else (exit code 2).
 pub fn compute(
     config: &Config,
     base: &Path,
@@ -63,63 +64,41 @@ pub fn compute(
     grain: PanelGrain,
     progress: &Progress,
 ) -> Result<Result<MetricsResult, String>, String> {
-    let Some(media) = &config.media else {
-        return Err(
-            "metrics need a media table: add [media] to the config or give --media FILE".into(),
-        );
-    };
     let engine = Engine::new().map_err(|e| e.to_string())?;
-    let spec = adroit_data::TableSpec::media(media);
-    progress.stage(adroit_data::Stage::Loading {
-        table: "media",
-        index: 0,
-        total: 1,
-    });
-    let loaded = adroit_data::load_table(
-        &engine,
-        &spec,
-        adroit_data::LoadOptions {
-            base,
-            validation: &config.validation,
-            cleaning: &config.cleaning,
-        },
-    );
-    let errors: Vec<_> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .collect();
-    if !errors.is_empty() {
-        let mut msg = String::from(
-            "the media table has errors; fix them first (adroit check shows the full report):",
-        );
-        for f in errors.iter().take(10) {
-            let place = f.where_text();
-            msg.push_str(&format!(
-                "\n  {} {}{}: {}",
-                f.file,
-                f.column
-                    .as_ref()
-                    .map(|c| format!("column `{c}` "))
-                    .unwrap_or_default(),
-                place,
-                f.message
-            ));
-        }
-        if errors.len() > 10 {
-            msg.push_str(&format!("\n  … and {} more", errors.len() - 10));
-        }
-        return Ok(Err(msg));
+    match adroit_data::media_sums(&engine, config, base, grain, by, &|s| progress.stage(s)) {
+        Ok(sums) => Ok(Ok(MetricsResult {
+            rows: adroit_metrics::compute(&sums),
+            totals: adroit_metrics::totals(&sums),
+            by,
+            grain,
+        })),
+        Err(PanelError::Invalid(errors)) => Ok(Err(describe_errors(&errors))),
+        Err(e) => Err(e.to_string()),
     }
-    let table = loaded.table.ok_or("the media table could not be loaded")?;
-    progress.message("aggregating");
-    let sums = adroit_data::media_panel(&engine, &table, grain, by).map_err(|e| e.to_string())?;
-    Ok(Ok(MetricsResult {
-        rows: adroit_metrics::compute(&sums),
-        totals: adroit_metrics::totals(&sums),
-        by,
-        grain,
-    }))
+}
+
+/// The loader's errors, at most ten, one line each.
+fn describe_errors(errors: &[Finding]) -> String {
+    let mut msg = String::from(
+        "the media table has errors; fix them first (adroit check shows the full report):",
+    );
+    for f in errors.iter().take(10) {
+        let column = f
+            .column
+            .as_ref()
+            .map(|c| format!("column `{c}` "))
+            .unwrap_or_default();
+        msg.push_str(&format!(
+            "\n  {} {column}{}: {}",
+            f.file,
+            f.where_text(),
+            f.message
+        ));
+    }
+    if errors.len() > 10 {
+        msg.push_str(&format!("\n  … and {} more", errors.len() - 10));
+    }
+    msg
 }
 
 pub fn run(args: MetricsArgs) -> Result<ExitCode, String> {

@@ -110,10 +110,6 @@ impl Progress {
         });
     }
 
-    pub fn message(&self, msg: &str) {
-        self.0.set_message(msg.to_string());
-    }
-
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }

@@ -24,7 +24,7 @@ pub mod validate;
 pub use contract::{FieldType, TableSpec};
 pub use engine::Engine;
 pub use load::{LoadOptions, TableLoad, load_table};
-pub use panel::{PanelBy, PanelGrain, media_panel};
+pub use panel::{PanelBy, PanelError, PanelGrain, media_panel, media_panel_direct, media_sums};
 pub use report::{Cleaning, Finding, QualityReport, Severity, TableSummary};
 pub use table::Table;
 

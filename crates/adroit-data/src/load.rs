@@ -514,30 +514,16 @@ fn read(
             quotes,
             _tmp,
         } => {
-            let path_s = path_str(&path, &file.shown)?;
-            let ext = extension(&path);
             let read_with = |typed: bool| -> Result<RecordBatch, String> {
-                let fields: Vec<Field> = header
-                    .iter()
-                    .map(|h| {
-                        let ty = resolved
-                            .iter()
-                            .find(|r| &r.column == h)
-                            .filter(|_| typed)
-                            .map_or(DataType::Utf8, |r| fast_type(&r.field, spec));
-                        Field::new(h, ty, true)
-                    })
-                    .collect();
-                let schema = Schema::new(fields);
-                let options = CsvReadOptions::new()
-                    .has_header(true)
-                    .delimiter(delimiter)
-                    .schema(&schema)
-                    .file_extension(&ext)
-                    .newlines_in_values(quotes);
-                let df = engine
-                    .block_on(engine.context().read_csv(path_s, options))
-                    .map_err(|e| e.to_string())?;
+                let df = csv_frame(
+                    engine,
+                    &path,
+                    (delimiter, quotes),
+                    header,
+                    resolved,
+                    spec,
+                    typed,
+                )?;
                 let df = df.select(select.clone()).map_err(|e| e.to_string())?;
                 collect(engine, df)
             };
@@ -559,6 +545,87 @@ fn read(
             Ok(batch)
         }
     }
+}
+
+/// A lazy DataFusion frame over a CSV file: the resolved columns typed for the fast
+/// path (`typed`), or every column as text.
+fn csv_frame(
+    engine: &Engine,
+    path: &Path,
+    (delimiter, quotes): (u8, bool),
+    header: &[String],
+    resolved: &[Resolved],
+    spec: &TableSpec,
+    typed: bool,
+) -> Result<DataFrame, String> {
+    let path_s = path.to_str().ok_or("the path is not valid UTF-8")?;
+    let ext = extension(path);
+    let fields: Vec<Field> = header
+        .iter()
+        .map(|h| {
+            let ty = resolved
+                .iter()
+                .find(|r| &r.column == h)
+                .filter(|_| typed)
+                .map_or(DataType::Utf8, |r| fast_type(&r.field, spec));
+            Field::new(h, ty, true)
+        })
+        .collect();
+    let schema = Schema::new(fields);
+    let options = CsvReadOptions::new()
+        .has_header(true)
+        .delimiter(delimiter)
+        .schema(&schema)
+        .file_extension(&ext)
+        .newlines_in_values(quotes);
+    engine
+        .block_on(engine.context().read_csv(path_s, options))
+        .map_err(|e| e.to_string())
+}
+
+/// A lazy frame over a long CSV table with canonical column names and fast-path types,
+/// for aggregations that stream from disk in one SQL pass and hold nothing in memory.
+///
+/// `None` when the file needs the full loader: another format, wide layout, a
+/// transcoded encoding, or any problem opening it. A value that does not parse makes
+/// the frame fail when it runs; callers then fall back to [`load_table`], whose report
+/// names the row.
+pub fn scan_frame(engine: &Engine, spec: &TableSpec, opts: LoadOptions) -> Option<DataFrame> {
+    if spec.wide.is_some() {
+        return None;
+    }
+    let file = source::check_file(&spec.file, opts.base).ok()?;
+    if !matches!(file.format, FileFormat::Csv | FileFormat::Tsv) {
+        return None;
+    }
+    let mut scratch = TableLoad::default();
+    let (readable, raw_header) = open(engine, &file, spec, opts, &mut scratch).ok()?;
+    let header = dedupe_header(&raw_header, spec.table, &file.shown, &mut scratch.findings);
+    let resolved = resolve(spec, &header, &file.shown, &mut scratch.findings).ok()?;
+    let Readable::Csv {
+        path,
+        delimiter,
+        quotes,
+        _tmp: None,
+    } = readable
+    else {
+        return None;
+    };
+    let df = csv_frame(
+        engine,
+        &path,
+        (delimiter, quotes),
+        &header,
+        &resolved,
+        spec,
+        true,
+    )
+    .ok()?;
+    let select: Vec<Expr> = resolved
+        .iter()
+        .map(|r| Expr::Column(Column::new_unqualified(r.column.clone())).alias(&r.field.name))
+        .collect();
+    df.select(select).ok()
 }
 
 /// The type the fast CSV path asks DataFusion for: ISO dates and plain numbers only.
