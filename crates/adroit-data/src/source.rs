@@ -199,82 +199,109 @@ pub struct Prescan {
     /// Whether any quote character occurs: without one, no value can span lines,
     /// so the file can be split and parsed in parallel.
     pub has_quotes: bool,
-    pub lines: u64,
 }
+
+/// Bytes read per step of the prescan.
+const CHUNK: usize = 1 << 20;
 
 /// One pass over the file: encoding, quotes, and the over-long-line guard.
 ///
 /// UTF-8 validity is checked on the whole file (a GBK byte can sit in row 90,000).
+/// The pass is built to cost little next to parsing: the line guard looks only at the
+/// first and last line break of each chunk when lines may be longer than a chunk, and
+/// line numbers are counted only when there is an error to report.
 pub fn prescan(
     file: &CheckedFile,
     encoding: Encoding,
     max_line: u64,
 ) -> Result<Prescan, SourceError> {
-    let f = File::open(&file.path)
-        .map_err(|e| SourceError::new(&file.shown, format!("cannot open: {e}"), ""))?;
-    let mut reader = BufReader::with_capacity(1 << 20, f);
-    let mut buf = vec![0u8; 1 << 20];
+    let open = || {
+        File::open(&file.path)
+            .map_err(|e| SourceError::new(&file.shown, format!("cannot open: {e}"), ""))
+    };
+    let mut reader = open()?;
+    let mut buf = vec![0u8; CHUNK];
     let mut carry: Vec<u8> = Vec::new(); // an incomplete UTF-8 sequence across chunks
+    let mut offset: u64 = 0; // of the chunk's first byte in the file
     let mut first = true;
     let mut encoding_found = DetectedEncoding::Utf8;
-    let mut utf8_ok = true;
-    let mut first_bad: Option<u64> = None; // line of the first invalid UTF-8 byte
+    let mut first_bad: Option<u64> = None; // offset of the first invalid UTF-8 byte
     let mut has_quotes = false;
-    let mut line: u64 = 1;
-    let mut line_len: u64 = 0;
+    let mut since_newline: u64 = 0; // length of the line still open at the chunk start
     loop {
-        let n = reader
-            .read(&mut buf)
+        let n = read_full(&mut reader, &mut buf)
             .map_err(|e| SourceError::new(&file.shown, format!("read failed: {e}"), ""))?;
         if n == 0 {
             break;
         }
         let mut chunk = &buf[..n];
+        let mut chunk_offset = offset;
         if first {
             first = false;
             if chunk.starts_with(&[0xEF, 0xBB, 0xBF]) {
                 encoding_found = DetectedEncoding::Utf8Bom;
                 chunk = &chunk[3..];
-            } else if chunk.starts_with(&[0xFF, 0xFE]) {
+                chunk_offset += 3;
+            } else if chunk.starts_with(&[0xFF, 0xFE]) || chunk.starts_with(&[0xFE, 0xFF]) {
+                let utf16 = if chunk[0] == 0xFF {
+                    DetectedEncoding::Utf16Le
+                } else {
+                    DetectedEncoding::Utf16Be
+                };
                 return Ok(Prescan {
-                    encoding: DetectedEncoding::Utf16Le,
+                    encoding: utf16,
                     has_quotes: true,
-                    lines: 0,
-                });
-            } else if chunk.starts_with(&[0xFE, 0xFF]) {
-                return Ok(Prescan {
-                    encoding: DetectedEncoding::Utf16Be,
-                    has_quotes: true,
-                    lines: 0,
                 });
             }
         }
-        if !has_quotes && memchr::memchr(b'"', chunk).is_some() {
-            has_quotes = true;
+        offset += n as u64;
+        if !has_quotes {
+            has_quotes = memchr::memchr(b'"', chunk).is_some();
         }
-        // Line lengths.
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', chunk) {
-            line_len += (nl - start) as u64;
-            if line_len > max_line {
-                return Err(too_long(file, line, max_line));
+        // Over-long lines: a line wholly inside a chunk is at most CHUNK bytes, so only
+        // lines crossing chunk borders need measuring unless the limit is below that.
+        match (memchr::memchr(b'\n', chunk), memchr::memrchr(b'\n', chunk)) {
+            (Some(first_nl), Some(last_nl)) => {
+                if since_newline + first_nl as u64 > max_line {
+                    return Err(too_long(
+                        file,
+                        line_at(file, chunk_offset + first_nl as u64),
+                        max_line,
+                    ));
+                }
+                if max_line < CHUNK as u64 {
+                    let base = first_nl + 1;
+                    let mut start = base;
+                    for nl in memchr::memchr_iter(b'\n', &chunk[base..]).map(|i| i + base) {
+                        if (nl - start) as u64 > max_line {
+                            return Err(too_long(
+                                file,
+                                line_at(file, chunk_offset + nl as u64),
+                                max_line,
+                            ));
+                        }
+                        start = nl + 1;
+                    }
+                }
+                since_newline = (chunk.len() - last_nl - 1) as u64;
             }
-            line += 1;
-            line_len = 0;
-            start = nl + 1;
+            _ => since_newline += chunk.len() as u64,
         }
-        line_len += (chunk.len() - start) as u64;
-        if line_len > max_line {
-            return Err(too_long(file, line, max_line));
+        if since_newline > max_line {
+            return Err(too_long(
+                file,
+                line_at(file, chunk_offset + chunk.len() as u64),
+                max_line,
+            ));
         }
         // UTF-8 validity, carrying a split sequence into the next chunk.
-        if utf8_ok {
-            let data: Vec<u8>;
-            let bytes = if carry.is_empty() {
-                chunk
+        if first_bad.is_none() {
+            let joined: Vec<u8>;
+            let (bytes, start) = if carry.is_empty() {
+                (chunk, chunk_offset)
             } else {
-                data = [carry.as_slice(), chunk].concat();
-                &data
+                joined = [carry.as_slice(), chunk].concat();
+                (&joined[..], chunk_offset - carry.len() as u64)
             };
             carry.clear();
             match std::str::from_utf8(bytes) {
@@ -282,37 +309,59 @@ pub fn prescan(
                 Err(e) if e.error_len().is_none() => {
                     carry.extend_from_slice(&bytes[e.valid_up_to()..])
                 }
-                Err(e) => {
-                    utf8_ok = false;
-                    let newlines_after =
-                        memchr::memchr_iter(b'\n', &bytes[e.valid_up_to()..]).count() as u64;
-                    first_bad = Some(line - newlines_after);
-                }
+                Err(e) => first_bad = Some(start + e.valid_up_to() as u64),
             }
         }
     }
-    if utf8_ok && !carry.is_empty() {
-        utf8_ok = false;
-        first_bad = Some(line);
+    if first_bad.is_none() && !carry.is_empty() {
+        first_bad = Some(offset - carry.len() as u64);
     }
-    let detected = match (encoding, utf8_ok) {
+    let encoding = match (encoding, first_bad) {
         (Encoding::Gb18030, _) => DetectedEncoding::Gb18030,
-        (_, true) => encoding_found,
-        (Encoding::Utf8, false) => {
+        (_, None) => encoding_found,
+        (Encoding::Utf8, Some(bad)) => {
             return Err(SourceError::new(
                 &file.shown,
                 "is not valid UTF-8 although the config says encoding = \"utf-8\"",
                 "Set encoding = \"gb18030\" (or \"auto\") for Chinese exports, or re-save the file as UTF-8.",
             )
-            .at_line(first_bad.unwrap_or(1)));
+            .at_line(line_at(file, bad)));
         }
-        (Encoding::Auto, false) => DetectedEncoding::Gb18030,
+        (Encoding::Auto, Some(_)) => DetectedEncoding::Gb18030,
     };
     Ok(Prescan {
-        encoding: detected,
+        encoding,
         has_quotes,
-        lines: line,
     })
+}
+
+/// Fills `buf` as far as the file allows (short reads only at the end).
+fn read_full(reader: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// The 1-based line of a byte offset, counted only when an error needs it.
+fn line_at(file: &CheckedFile, offset: u64) -> u64 {
+    let Ok(f) = File::open(&file.path) else {
+        return 0;
+    };
+    let mut reader = BufReader::with_capacity(CHUNK, f.take(offset));
+    let mut buf = vec![0u8; CHUNK];
+    let mut lines = 1;
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+    lines
 }
 
 fn too_long(file: &CheckedFile, line: u64, max: u64) -> SourceError {

@@ -525,3 +525,15 @@ fn type_inference_with_overrides() {
     assert_eq!(t.strs("zip").unwrap().value(0), "02139");
     assert!(t.flags("treatment").unwrap().value(0));
 }
+
+#[test]
+fn a_configured_line_limit_names_the_long_line() {
+    let f = Fixture::new();
+    f.write(
+        "media.csv",
+        "date,channel,spend\n2024-01-01,a,1\n2024-01-02,a_very_long_channel_name,1\n",
+    );
+    let loaded = f.check("[media]\npath = \"media.csv\"\n[validation]\nmax_line_bytes = 20\n");
+    let finding = one(&loaded, "malformed_file");
+    assert!(finding.message.contains("line 3"), "{}", finding.message);
+}
