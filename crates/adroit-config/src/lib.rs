@@ -58,9 +58,9 @@ impl Default for Project {
     }
 }
 
-/// How a file is read. Shared by every table section (flattened into it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// How a table's file is read: the shared keys of every table section, gathered by
+/// each section's `file()`.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileOptions {
     /// The file, relative to the config file's folder (or absolute).
     pub path: String,
@@ -69,7 +69,6 @@ pub struct FileOptions {
     /// Field delimiter of CSV files (one ASCII character); `,` by default, tab for `tsv`.
     pub delimiter: Option<char>,
     /// Text encoding of CSV files; detected when absent (`auto`).
-    #[serde(default)]
     pub encoding: Encoding,
     /// A chrono format such as `%d/%m/%Y` for the date columns, when detection is ambiguous.
     pub date_format: Option<String>,

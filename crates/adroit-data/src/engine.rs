@@ -60,18 +60,18 @@ impl Engine {
     pub fn register(&self, name: &str, batch: RecordBatch) -> Result<(), DataFusionError> {
         let _ = self.ctx.deregister_table(name)?;
         // Zero-copy slices, one per core, so scans of the table run in parallel.
+        let rows = batch.num_rows();
+        let schema = batch.schema();
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = batch.num_rows().div_ceil(parts).max(1);
-        let partitions: Vec<Vec<RecordBatch>> = (0..batch.num_rows().max(1))
+        let chunk = rows.div_ceil(parts).max(1);
+        let mut partitions: Vec<Vec<RecordBatch>> = (0..rows)
             .step_by(chunk)
-            .map(|start| {
-                vec![batch.slice(
-                    start.min(batch.num_rows()),
-                    chunk.min(batch.num_rows() - start.min(batch.num_rows())),
-                )]
-            })
+            .map(|start| vec![batch.slice(start, chunk.min(rows - start))])
             .collect();
-        let table = MemTable::try_new(batch.schema(), partitions)?;
+        if partitions.is_empty() {
+            partitions.push(vec![batch]); // an empty table keeps its schema
+        }
+        let table = MemTable::try_new(schema, partitions)?;
         self.ctx.register_table(name, Arc::new(table))?;
         Ok(())
     }

@@ -152,7 +152,7 @@ fn load_inner(
         columns.push((r.clone(), converted.array));
     }
     let (batch, sources) = if spec.wide.is_some() {
-        melt_wide(spec, &columns, batch.num_rows())
+        melt_wide(&columns, batch.num_rows())
     } else {
         assemble_long(&columns, batch.num_rows())
     }
@@ -540,8 +540,6 @@ fn read(
                         })
                 })?,
             };
-            // A short row that the reader accepted as nulls would shift nothing, but a
-            // ragged file is still worth naming precisely.
             Ok(batch)
         }
     }
@@ -743,7 +741,6 @@ fn assemble_long(
 
 /// Wide media to long: one block of rows per channel, channels in config order.
 fn melt_wide(
-    spec: &TableSpec,
     columns: &[(Resolved, ArrayRef)],
     n: usize,
 ) -> Result<(RecordBatch, BTreeMap<String, String>), String> {
@@ -816,7 +813,6 @@ fn melt_wide(
     fields.push(Field::new(ROW_COLUMN, DataType::UInt64, false));
     let rows: Vec<u64> = channels.iter().flat_map(|_| 1..=n as u64).collect();
     arrays.push(Arc::new(UInt64Array::from(rows)));
-    let _ = spec;
     let batch =
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| e.to_string())?;
     Ok((batch, sources))

@@ -692,12 +692,11 @@ impl Rule for DateGaps {
     fn description(&self) -> &'static str {
         "periods missing from the date sequence"
     }
-    fn check(&self, table: &Table, ctx: &RuleContext) -> Result<Vec<Finding>, DataFusionError> {
+    fn check(&self, table: &Table, _ctx: &RuleContext) -> Result<Vec<Finding>, DataFusionError> {
         let dates = distinct_dates(table);
         let Some(grain) = detect_grain(&dates) else {
             return Ok(Vec::new());
         };
-        let _ = ctx;
         Ok(date_gaps(&dates, grain)
             .into_iter()
             .map(|(first, last, n)| {
@@ -816,9 +815,8 @@ impl Rule for ConstantColumns {
     fn description(&self) -> &'static str {
         "numeric columns (or a channel's spend) that never change"
     }
-    fn check(&self, table: &Table, ctx: &RuleContext) -> Result<Vec<Finding>, DataFusionError> {
+    fn check(&self, table: &Table, _ctx: &RuleContext) -> Result<Vec<Finding>, DataFusionError> {
         let mut out = Vec::new();
-        let _ = ctx;
         for (name, dt) in table.columns() {
             if dt != "Float64" || table.num_rows() < 2 {
                 continue;
