@@ -131,7 +131,7 @@ fn missing_values(
         )
         .column(ctx.column)
         .rows(&rows, count, ctx.max_examples)
-        .expected(format!("a {} in every row", ty.name()))
+        .expected(format!("a {} value in every row", ty.name()))
         .suggestion(if ctx.required {
             "Fill these cells (use 0 for no spend) or remove the rows."
         } else {
@@ -466,7 +466,7 @@ fn dates_from_text(strings: &StringArray, ctx: &ColumnContext) -> Converted {
     findings.extend(mixed.finding(
         "mixed_date_formats",
         ctx,
-        &format!("dates in another format than the column's {name}"),
+        &format!("in another date format than the column's {name}"),
         &format!("one date format in the whole column ({name})"),
         "Re-export with one date format, or set date_format in the config and fix the odd rows.",
     ));

@@ -844,7 +844,7 @@ impl Rule for ConstantColumns {
                     max = max.max(values.value(i));
                 }
                 // All-zero media columns are the sparse-channel rule's business.
-                if n < 2 || min != max || (table.name() == "media" && min == 0.0) {
+                if n < 3 || min != max || (table.name() == "media" && min == 0.0) {
                     continue;
                 }
                 let who = if ch.is_empty() {
