@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod metrics;
 mod output;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Metrics(metrics::MetricsArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
+    /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Metrics(args) => metrics::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     match result {
         Ok(code) => code,

@@ -826,3 +826,70 @@ fn demo_writes_every_file_with_expected_results() {
     assert_eq!(code(&again), 0, "{}", show(&again));
     assert_eq!(json(&again)["errors"], 0);
 }
+
+#[test]
+fn simulate_writes_a_reproducible_world_that_checks_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for out in [&a, &b] {
+        let run = adroit(
+            &[
+                "simulate",
+                "--seed",
+                "9",
+                "--weeks",
+                "20",
+                "--channels",
+                "tv,search,email",
+                "--out",
+                s(out),
+            ],
+            dir.path(),
+        );
+        assert_eq!(code(&run), 0, "{}", show(&run));
+    }
+    for name in [
+        "media.csv",
+        "kpi.csv",
+        "experiments.csv",
+        "truth.json",
+        "truth_daily.csv",
+        "adroit.toml",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(name)).unwrap(),
+            std::fs::read(b.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(a.join("truth.json")).unwrap()).unwrap();
+    let channels: Vec<&str> = truth["derived"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["tv", "search", "email"]);
+    let check = adroit(
+        &[
+            "check",
+            "--config",
+            s(&a.join("adroit.toml")),
+            "--today",
+            "2026-01-01",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&check), 0, "{}", show(&check));
+    assert_eq!(json(&check)["errors"], 0);
+
+    let bad = adroit(
+        &["simulate", "--channels", "tv,tv", "--out", s(&a)],
+        dir.path(),
+    );
+    assert_eq!(code(&bad), 2, "{}", show(&bad));
+    assert!(stderr(&bad).contains("distinct"), "{}", show(&bad));
+}

@@ -1,0 +1,595 @@
+//! A simulated marketing world with known truth.
+//!
+//! Real data never tells you what each channel truly returned; a simulated world does.
+//! [`simulate`] generates contract tables (daily media by channel and campaign, the
+//! daily KPI with its controls, lift experiments) from stated parameters, and a
+//! [`Truth`] with every parameter and every answer derived exactly from the generating
+//! process: each channel's contribution per day, ROAS, marginal ROAS, response curve,
+//! and each experiment's true lift. Everything is deterministic for a seed.
+//!
+//! Pure: [`World::files`] renders the tables, `adroit.toml` and `truth.json` as bytes;
+//! the caller writes them.
+//!
+//! Not yet simulated (later work): user journeys, customers and transactions, texts,
+//! and the randomised campaign for uplift.
+
+mod archetype;
+
+pub use archetype::{ChannelParams, Schedule, archetype};
+
+use chrono::{Datelike, NaiveDate};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal, Normal};
+use serde::{Deserialize, Serialize};
+
+/// What world to generate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorldSpec {
+    pub seed: u64,
+    pub weeks: usize,
+    pub channels: Vec<String>,
+    /// The first day (a Monday keeps weeks aligned).
+    pub start: NaiveDate,
+}
+
+impl Default for WorldSpec {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            weeks: 156,
+            channels: ["tv", "search", "social", "display"]
+                .map(String::from)
+                .to_vec(),
+            start: NaiveDate::from_ymd_opt(2023, 1, 2).expect("valid date"),
+        }
+    }
+}
+
+/// The KPI's non-media parts, recorded in truth.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineParams {
+    /// Revenue per day at the start, before anything else.
+    pub intercept: f64,
+    /// Relative growth per year.
+    pub trend_per_year: f64,
+    /// Amplitude of the yearly cycle, relative to the intercept (peak in December).
+    pub yearly_amplitude: f64,
+    /// Relative effect of each weekday, Monday first.
+    pub weekday_effects: [f64; 7],
+    /// Extra revenue on holidays, relative to the intercept.
+    pub holiday_lift: f64,
+    /// Revenue lost per currency unit of price above `reference_price`.
+    pub price_effect: f64,
+    pub reference_price: f64,
+    /// Extra revenue on promotion days.
+    pub promotion_lift: f64,
+    /// Standard deviation of the daily noise.
+    pub noise_sd: f64,
+}
+
+/// One media row: a date, channel and campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaRow {
+    pub date: NaiveDate,
+    pub channel: String,
+    pub campaign: String,
+    pub spend: f64,
+    pub impressions: f64,
+    pub clicks: f64,
+    pub conversions: f64,
+    /// Platform-reported (attributed) revenue, not the true effect.
+    pub revenue: f64,
+}
+
+/// One KPI row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiRow {
+    pub date: NaiveDate,
+    pub revenue: f64,
+    pub price: f64,
+    pub promotion: bool,
+    pub holiday: bool,
+}
+
+/// A lift test as a measurement team would report it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    pub channel: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// Spend of the channel in the test window.
+    pub spend: f64,
+    /// Measured incremental revenue (true lift plus measurement error).
+    pub lift: f64,
+    pub lift_lower: f64,
+    pub lift_upper: f64,
+    /// The true incremental revenue caused by the window's spend, carry-over included.
+    pub true_lift: f64,
+}
+
+/// Derived truth about one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelTruth {
+    pub channel: String,
+    pub spend: f64,
+    /// Revenue the channel caused over the whole period.
+    pub contribution: f64,
+    /// contribution / spend.
+    pub roas: f64,
+    /// d contribution / d spend when all of the channel's spend scales together.
+    pub marginal_roas: f64,
+    /// Share of all media spend and of all media contribution.
+    pub share_of_spend: f64,
+    pub share_of_effect: f64,
+    /// (spend multiplier, total contribution) when the whole spend series is scaled.
+    pub response_curve: Vec<(f64, f64)>,
+}
+
+/// Everything true about the world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Truth {
+    pub spec: WorldSpec,
+    pub baseline: BaselineParams,
+    pub channels: Vec<ChannelParams>,
+    pub derived: Vec<ChannelTruth>,
+    pub experiments: Vec<Experiment>,
+    /// Total KPI and its parts over the whole period.
+    pub total_revenue: f64,
+    pub total_baseline: f64,
+    pub total_media_contribution: f64,
+}
+
+/// The generated world.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub media: Vec<MediaRow>,
+    pub kpi: Vec<KpiRow>,
+    pub truth: Truth,
+    /// Per day: each channel's true contribution (columns follow `truth.channels`).
+    pub contributions: Vec<Vec<f64>>,
+    /// Per day: the KPI's non-media parts (trend+seasonality+holiday, price, promotion, noise).
+    pub decomposition: Vec<[f64; 4]>,
+}
+
+const HOLIDAYS: [(u32, u32); 6] = [(1, 1), (6, 18), (11, 11), (11, 24), (12, 24), (12, 25)];
+
+/// Generates a world. Deterministic for `spec`.
+pub fn simulate(spec: &WorldSpec) -> World {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let days: Vec<NaiveDate> = (0..spec.weeks * 7)
+        .map(|d| spec.start + chrono::Days::new(d as u64))
+        .collect();
+    let n = days.len();
+    let mut channels: Vec<ChannelParams> = spec
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| archetype(c, i))
+        .collect();
+
+    // Spend per channel and day.
+    let mut spend: Vec<Vec<f64>> = Vec::with_capacity(channels.len());
+    for (i, ch) in channels.iter_mut().enumerate() {
+        let raw: Vec<f64> = (0..ch.campaigns.len())
+            .map(|_| rng.random_range(0.5..1.5))
+            .collect();
+        let total: f64 = raw.iter().sum();
+        ch.campaign_shares = raw.iter().map(|r| r / total).collect();
+        let noise: LogNormal<f64> = LogNormal::new(0.0, 0.25).expect("valid");
+        let phase = rng.random_range(0..8);
+        let series: Vec<f64> = (0..n)
+            .map(|d| {
+                let week = d / 7;
+                let active = match ch.schedule {
+                    Schedule::AlwaysOn | Schedule::Follows { .. } => 1.0,
+                    Schedule::Flighted {
+                        on_weeks,
+                        off_weeks,
+                    } => f64::from(u8::from((week + phase) % (on_weeks + off_weeks) < on_weeks)),
+                    Schedule::Sparse {
+                        active_weeks_per_quarter,
+                    } => f64::from(u8::from(week % 13 < active_weeks_per_quarter)),
+                };
+                let leader = match ch.schedule {
+                    Schedule::Follows {
+                        leader_index,
+                        strength,
+                    } if leader_index < i => {
+                        let l = &spend[leader_index];
+                        1.0 + strength * f64::from(u8::from(l[d] > 0.0))
+                    }
+                    _ => 1.0,
+                };
+                let season = 1.0
+                    + 0.2
+                        * (2.0 * std::f64::consts::PI * (days[d].ordinal() as f64 - 330.0)
+                            / 365.25)
+                            .cos();
+                let weekday = if days[d].weekday().num_days_from_monday() >= 5 {
+                    0.8
+                } else {
+                    1.05
+                };
+                round2(active * leader * ch.daily_spend * season * weekday * noise.sample(&mut rng))
+            })
+            .collect();
+        // The channel's spend is exactly the sum of its campaigns' rounded spends, so
+        // the media table and the truth describe the same money.
+        let series = series
+            .into_iter()
+            .map(|v| {
+                ch.campaign_shares
+                    .iter()
+                    .map(|share| round2(v * share))
+                    .sum()
+            })
+            .collect();
+        spend.push(series);
+    }
+
+    // Calibrate each channel's response: saturation scale at its typical active spend,
+    // beta so that the channel returns its target ROAS on the simulated spend.
+    for (ch, x) in channels.iter_mut().zip(&spend) {
+        let active: Vec<f64> = x.iter().copied().filter(|v| *v > 0.0).collect();
+        ch.response.scale = active.iter().sum::<f64>() / active.len().max(1) as f64;
+        ch.response.beta = 1.0;
+        let unit: f64 = ch.response.effect(x).iter().sum();
+        let total_spend: f64 = x.iter().sum();
+        ch.response.beta = if unit > 0.0 {
+            ch.target_roas * total_spend / unit
+        } else {
+            0.0
+        };
+    }
+    let contributions_by_channel: Vec<Vec<f64>> = channels
+        .iter()
+        .zip(&spend)
+        .map(|(c, x)| c.response.effect(x))
+        .collect();
+
+    // Media rows: platform metrics from spend.
+    let mut media = Vec::with_capacity(n * channels.len() * 2);
+    let jitter: Normal<f64> = Normal::new(1.0, 0.08).expect("valid");
+    for d in 0..n {
+        for (ch, x) in channels.iter().zip(&spend) {
+            let mut left = x[d];
+            for (k, (campaign, share)) in ch.campaigns.iter().zip(&ch.campaign_shares).enumerate() {
+                // The last campaign takes the remainder, so campaigns add up to the channel.
+                let s = if k + 1 == ch.campaigns.len() {
+                    round2(left)
+                } else {
+                    round2(x[d] * share)
+                };
+                left -= s;
+                let impressions = (s / ch.cpm * 1000.0 * jitter.sample(&mut rng).max(0.5)).round();
+                let clicks = (impressions * ch.ctr * jitter.sample(&mut rng).max(0.5)).round();
+                let conversions = (clicks * ch.cvr * jitter.sample(&mut rng).max(0.5))
+                    .round()
+                    .min(clicks);
+                let revenue = round2(conversions * ch.aov * jitter.sample(&mut rng).max(0.5));
+                media.push(MediaRow {
+                    date: days[d],
+                    channel: ch.name.clone(),
+                    campaign: campaign.clone(),
+                    spend: s,
+                    impressions,
+                    clicks,
+                    conversions,
+                    revenue,
+                });
+            }
+        }
+    }
+
+    // The KPI.
+    let baseline = BaselineParams {
+        intercept: 20_000.0,
+        trend_per_year: 0.08,
+        yearly_amplitude: 0.12,
+        weekday_effects: [0.0, -0.02, -0.02, 0.0, 0.04, 0.08, 0.05],
+        holiday_lift: 0.35,
+        price_effect: 600.0,
+        reference_price: 49.9,
+        promotion_lift: 3_000.0,
+        noise_sd: 900.0,
+    };
+    let noise: Normal<f64> = Normal::new(0.0, baseline.noise_sd).expect("valid");
+    let mut price = baseline.reference_price;
+    let mut kpi = Vec::with_capacity(n);
+    let mut decomposition = Vec::with_capacity(n);
+    let mut contributions = Vec::with_capacity(n);
+    for d in 0..n {
+        let date = days[d];
+        price = round2((price + rng.random_range(-0.3..0.3)).clamp(44.9, 54.9));
+        let promotion = rng.random_bool(0.08);
+        let holiday = HOLIDAYS.contains(&(date.month(), date.day()));
+        let years = d as f64 / 365.25;
+        let yearly = baseline.yearly_amplitude
+            * (2.0 * std::f64::consts::PI * (date.ordinal() as f64 - 350.0) / 365.25).cos();
+        let base = baseline.intercept
+            * (1.0 + baseline.trend_per_year * years)
+            * (1.0
+                + yearly
+                + baseline.weekday_effects[date.weekday().num_days_from_monday() as usize])
+            * (1.0 + if holiday { baseline.holiday_lift } else { 0.0 });
+        let price_part = -baseline.price_effect * (price - baseline.reference_price);
+        let promo_part = if promotion {
+            baseline.promotion_lift
+        } else {
+            0.0
+        };
+        let eps = noise.sample(&mut rng);
+        let media_part: Vec<f64> = contributions_by_channel.iter().map(|c| c[d]).collect();
+        let revenue = round2(base + price_part + promo_part + eps + media_part.iter().sum::<f64>());
+        kpi.push(KpiRow {
+            date,
+            revenue,
+            price,
+            promotion,
+            holiday,
+        });
+        decomposition.push([base, price_part, promo_part, eps]);
+        contributions.push(media_part);
+    }
+
+    let experiments = experiments(&channels, &spend, &days, &mut rng);
+    let derived = derive(&channels, &spend, &contributions_by_channel);
+    let total_revenue = kpi.iter().map(|k| k.revenue).sum();
+    let total_media_contribution = derived.iter().map(|d| d.contribution).sum();
+    let total_baseline = decomposition.iter().map(|p| p[0]).sum();
+    World {
+        media,
+        kpi,
+        truth: Truth {
+            spec: spec.clone(),
+            baseline,
+            channels,
+            derived,
+            experiments,
+            total_revenue,
+            total_baseline,
+            total_media_contribution,
+        },
+        contributions,
+        decomposition,
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Contribution, ROAS, marginal ROAS and response curve of each channel, from the
+/// generating process itself.
+fn derive(
+    channels: &[ChannelParams],
+    spend: &[Vec<f64>],
+    contributions: &[Vec<f64>],
+) -> Vec<ChannelTruth> {
+    let total_spend: f64 = spend.iter().flatten().sum();
+    let total_effect: f64 = contributions.iter().flatten().sum();
+    channels
+        .iter()
+        .zip(spend.iter().zip(contributions))
+        .map(|(ch, (x, c))| {
+            let s: f64 = x.iter().sum();
+            let contribution: f64 = c.iter().sum();
+            let at = |m: f64| -> f64 {
+                let scaled: Vec<f64> = x.iter().map(|v| v * m).collect();
+                ch.response.effect(&scaled).iter().sum()
+            };
+            let eps = 1e-4;
+            let marginal_roas = if s > 0.0 {
+                (at(1.0 + eps) - at(1.0 - eps)) / (2.0 * eps * s)
+            } else {
+                0.0
+            };
+            ChannelTruth {
+                channel: ch.name.clone(),
+                spend: s,
+                contribution,
+                roas: if s > 0.0 { contribution / s } else { 0.0 },
+                marginal_roas,
+                share_of_spend: s / total_spend,
+                share_of_effect: contribution / total_effect,
+                response_curve: (0..=8)
+                    .map(|k| k as f64 * 0.25)
+                    .map(|m| (m, at(m)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Two four-week lift tests on always-on channels (or the first channels), measured
+/// with 10 % error; the true lift is the effect of the window's spend, carry-over
+/// included: contribution with the spend minus contribution with it removed.
+fn experiments(
+    channels: &[ChannelParams],
+    spend: &[Vec<f64>],
+    days: &[NaiveDate],
+    rng: &mut ChaCha8Rng,
+) -> Vec<Experiment> {
+    let mut picks: Vec<usize> = (0..channels.len())
+        .filter(|&i| {
+            matches!(
+                channels[i].schedule,
+                Schedule::AlwaysOn | Schedule::Follows { .. }
+            )
+        })
+        .take(2)
+        .collect();
+    if picks.is_empty() {
+        picks = (0..channels.len().min(2)).collect();
+    }
+    let n = days.len();
+    picks
+        .into_iter()
+        .enumerate()
+        .filter(|_| n >= 28 * 3)
+        .map(|(k, i)| {
+            let start = n / 3 + k * n / 4;
+            let end = (start + 28).min(n);
+            let x = &spend[i];
+            let mut without = x.clone();
+            without[start..end].iter_mut().for_each(|v| *v = 0.0);
+            let response = channels[i].response;
+            let true_lift: f64 = response.effect(x).iter().sum::<f64>()
+                - response.effect(&without).iter().sum::<f64>();
+            let sd = 0.1 * true_lift.abs();
+            let lift =
+                round2(true_lift + Normal::new(0.0, sd.max(1e-9)).expect("valid").sample(rng));
+            Experiment {
+                channel: channels[i].name.clone(),
+                start: days[start],
+                end: days[end - 1],
+                spend: round2(x[start..end].iter().sum()),
+                lift,
+                lift_lower: round2(lift - 1.96 * sd),
+                lift_upper: round2(lift + 1.96 * sd),
+                true_lift,
+            }
+        })
+        .collect()
+}
+
+impl World {
+    /// The world as files: contract tables, `adroit.toml`, `truth.json` and the daily
+    /// truth (`truth_daily.csv`: each channel's contribution and the baseline parts).
+    pub fn files(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("media.csv", self.media_csv()),
+            ("kpi.csv", self.kpi_csv()),
+            ("experiments.csv", self.experiments_csv()),
+            ("truth_daily.csv", self.truth_csv()),
+            (
+                "truth.json",
+                serde_json::to_vec_pretty(&self.truth).expect("truth serialises"),
+            ),
+            ("adroit.toml", CONFIG.as_bytes().to_vec()),
+        ]
+    }
+
+    fn media_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "date",
+            "channel",
+            "campaign",
+            "spend",
+            "impressions",
+            "clicks",
+            "conversions",
+            "revenue",
+        ])
+        .expect("in memory");
+        for r in &self.media {
+            w.write_record([
+                r.date.to_string(),
+                r.channel.clone(),
+                r.campaign.clone(),
+                format!("{:.2}", r.spend),
+                r.impressions.to_string(),
+                r.clicks.to_string(),
+                r.conversions.to_string(),
+                format!("{:.2}", r.revenue),
+            ])
+            .expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
+    fn kpi_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["date", "revenue", "price", "promotion", "holiday"])
+            .expect("in memory");
+        for k in &self.kpi {
+            w.write_record([
+                k.date.to_string(),
+                format!("{:.2}", k.revenue),
+                format!("{:.2}", k.price),
+                u8::from(k.promotion).to_string(),
+                u8::from(k.holiday).to_string(),
+            ])
+            .expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
+    fn experiments_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "channel",
+            "start",
+            "end",
+            "lift",
+            "spend",
+            "lift_lower",
+            "lift_upper",
+        ])
+        .expect("in memory");
+        for e in &self.truth.experiments {
+            w.write_record([
+                e.channel.clone(),
+                e.start.to_string(),
+                e.end.to_string(),
+                format!("{:.2}", e.lift),
+                format!("{:.2}", e.spend),
+                format!("{:.2}", e.lift_lower),
+                format!("{:.2}", e.lift_upper),
+            ])
+            .expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
+    fn truth_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec![
+            "date".to_string(),
+            "baseline".into(),
+            "price".into(),
+            "promotion".into(),
+            "noise".into(),
+        ];
+        header.extend(self.truth.channels.iter().map(|c| c.name.clone()));
+        w.write_record(&header).expect("in memory");
+        for (d, k) in self.kpi.iter().enumerate() {
+            let mut rec = vec![k.date.to_string()];
+            rec.extend(self.decomposition[d].iter().map(|v| v.to_string()));
+            rec.extend(self.contributions[d].iter().map(|v| v.to_string()));
+            w.write_record(&rec).expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+}
+
+/// The config that maps the simulated world's files.
+const CONFIG: &str = r#"# adroit.toml written by `adroit simulate`: maps the simulated world's tables.
+# truth.json holds every generating parameter and true answer; truth_daily.csv the
+# true daily decomposition of the KPI.
+
+[project]
+name = "simulated world"
+currency = "USD"
+
+[media]
+path = "media.csv"
+campaign = "campaign"
+impressions = "impressions"
+clicks = "clicks"
+conversions = "conversions"
+revenue = "revenue"
+
+[kpi]
+path = "kpi.csv"
+kpi = "revenue"
+controls = ["price", "promotion", "holiday"]
+types = { promotion = "flag", holiday = "flag" }
+
+[experiments]
+path = "experiments.csv"
+lift_lower = "lift_lower"
+lift_upper = "lift_upper"
+"#;

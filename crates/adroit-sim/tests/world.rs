@@ -1,0 +1,205 @@
+//! The simulated world checked from the outside: its written tables and stated
+//! parameters must reproduce truth.json's answers, and the tables must pass `adroit check`.
+
+use adroit_effects::Response;
+use adroit_sim::{WorldSpec, simulate};
+use std::collections::BTreeMap;
+
+fn small() -> WorldSpec {
+    WorldSpec {
+        weeks: 52,
+        ..WorldSpec::default()
+    }
+}
+
+fn file<'a>(files: &'a [(&'static str, Vec<u8>)], name: &str) -> &'a [u8] {
+    &files.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+fn rows(bytes: &[u8]) -> Vec<csv::StringRecord> {
+    csv::Reader::from_reader(bytes)
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_world() {
+    let a = simulate(&small()).files();
+    let b = simulate(&small()).files();
+    assert_eq!(a, b);
+    let c = simulate(&WorldSpec { seed: 7, ..small() }).files();
+    assert_ne!(file(&a, "media.csv"), file(&c, "media.csv"));
+    assert_ne!(file(&a, "kpi.csv"), file(&c, "kpi.csv"));
+}
+
+#[test]
+fn truth_is_recomputed_from_the_written_tables_and_stated_parameters() {
+    let files = simulate(&small()).files();
+    let truth: serde_json::Value = serde_json::from_slice(file(&files, "truth.json")).unwrap();
+    // Daily spend per channel, summed from media.csv's campaign rows.
+    let mut spend: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for r in rows(file(&files, "media.csv")) {
+        *spend
+            .entry(r[1].to_string())
+            .or_default()
+            .entry(r[0].to_string())
+            .or_default() += r[3].parse::<f64>().unwrap();
+    }
+    let daily = rows(file(&files, "truth_daily.csv"));
+    let header = csv::Reader::from_reader(file(&files, "truth_daily.csv"))
+        .headers()
+        .unwrap()
+        .clone();
+    for (k, ch) in truth["channels"].as_array().unwrap().iter().enumerate() {
+        let name = ch["name"].as_str().unwrap();
+        let response: Response = serde_json::from_value(ch["response"].clone()).unwrap();
+        let x: Vec<f64> = spend[name].values().copied().collect();
+        let effect = response.effect(&x);
+        // The daily truth column of this channel.
+        let col = header.iter().position(|h| h == name).unwrap();
+        for (t, r) in daily.iter().enumerate() {
+            let stated: f64 = r[col].parse().unwrap();
+            assert!(
+                (stated - effect[t]).abs() <= 1e-6 * effect[t].abs().max(1.0),
+                "{name} day {t}"
+            );
+        }
+        let derived = &truth["derived"][k];
+        let total_spend: f64 = x.iter().sum();
+        let contribution: f64 = effect.iter().sum();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(
+            close(derived["spend"].as_f64().unwrap(), total_spend),
+            "{name} spend"
+        );
+        assert!(
+            close(derived["contribution"].as_f64().unwrap(), contribution),
+            "{name} contribution"
+        );
+        assert!(
+            close(
+                derived["roas"].as_f64().unwrap(),
+                contribution / total_spend
+            ),
+            "{name} roas"
+        );
+        // beta was calibrated to the archetype's target ROAS on this very spend.
+        assert!(
+            close(
+                derived["roas"].as_f64().unwrap(),
+                ch["target_roas"].as_f64().unwrap()
+            ),
+            "{name} target"
+        );
+        // Marginal ROAS from an independent finite difference (a 1 % step).
+        let at = |m: f64| -> f64 {
+            response
+                .effect(&x.iter().map(|v| v * m).collect::<Vec<_>>())
+                .iter()
+                .sum()
+        };
+        let mroas = (at(1.01) - at(0.99)) / (0.02 * total_spend);
+        let stated = derived["marginal_roas"].as_f64().unwrap();
+        assert!(
+            (mroas - stated).abs() <= 1e-3 * stated.abs().max(1e-3),
+            "{name} mroas {mroas} vs {stated}"
+        );
+        let curve = derived["response_curve"].as_array().unwrap();
+        assert_eq!(curve[0][1].as_f64().unwrap(), 0.0);
+        assert!(
+            close(curve[4][1].as_f64().unwrap(), contribution),
+            "{name} curve at 1×"
+        );
+    }
+}
+
+#[test]
+fn kpi_is_the_sum_of_its_true_parts() {
+    let files = simulate(&small()).files();
+    let kpi = rows(file(&files, "kpi.csv"));
+    let daily = rows(file(&files, "truth_daily.csv"));
+    assert_eq!(kpi.len(), 52 * 7);
+    for (k, d) in kpi.iter().zip(&daily) {
+        assert_eq!(&k[0], &d[0]);
+        let parts: f64 = d.iter().skip(1).map(|v| v.parse::<f64>().unwrap()).sum();
+        let revenue: f64 = k[1].parse().unwrap();
+        assert!(
+            (revenue - parts).abs() <= 0.005 + 1e-9,
+            "{} {revenue} vs {parts}",
+            &k[0]
+        );
+    }
+}
+
+#[test]
+fn experiments_report_the_true_lift_of_their_window() {
+    let world = simulate(&small());
+    assert_eq!(world.truth.experiments.len(), 2);
+    for e in &world.truth.experiments {
+        let i = world
+            .truth
+            .channels
+            .iter()
+            .position(|c| c.name == e.channel)
+            .unwrap();
+        let response = world.truth.channels[i].response;
+        let mut x: BTreeMap<chrono::NaiveDate, f64> = BTreeMap::new();
+        for r in world.media.iter().filter(|r| r.channel == e.channel) {
+            *x.entry(r.date).or_default() += r.spend;
+        }
+        let with: Vec<f64> = x.values().copied().collect();
+        let without: Vec<f64> = x
+            .iter()
+            .map(|(d, v)| {
+                if *d >= e.start && *d <= e.end {
+                    0.0
+                } else {
+                    *v
+                }
+            })
+            .collect();
+        let lift: f64 = response.effect(&with).iter().sum::<f64>()
+            - response.effect(&without).iter().sum::<f64>();
+        assert!(
+            (lift - e.true_lift).abs() <= 1e-6 * lift.abs(),
+            "{} {lift} vs {}",
+            e.channel,
+            e.true_lift
+        );
+        assert!(e.lift_lower < e.lift && e.lift < e.lift_upper);
+        let window_spend: f64 = x
+            .iter()
+            .filter(|(d, _)| **d >= e.start && **d <= e.end)
+            .map(|(_, v)| v)
+            .sum();
+        assert!((window_spend - e.spend).abs() < 0.01);
+    }
+}
+
+#[test]
+fn the_world_passes_adroit_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in simulate(&WorldSpec::default()).files() {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let text = std::fs::read_to_string(dir.path().join("adroit.toml")).unwrap();
+    let config = adroit_config::Config::from_toml_str(&text, "adroit.toml").unwrap();
+    let engine = adroit_data::Engine::new().unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let loaded = adroit_data::check(&engine, &config, dir.path(), today, &|_| {});
+    let errors: Vec<_> = loaded
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.severity == adroit_data::Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        loaded.table("media").unwrap().num_rows(),
+        156 * 7 * 7,
+        "4 channels with 2+2+2+1 campaigns"
+    );
+    assert_eq!(loaded.table("kpi").unwrap().num_rows(), 156 * 7);
+    assert_eq!(loaded.table("experiments").unwrap().num_rows(), 2);
+}
