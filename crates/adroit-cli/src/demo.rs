@@ -1,22 +1,22 @@
-//! `adroit demo`: writes the bundled example shop's data to a folder and runs every
-//! analysis adroit has on it (for now: check and metrics).
+//! `adroit demo`: simulates a marketing world with known truth into a folder and runs
+//! every analysis adroit has on it (for now: check and metrics), comparing what the
+//! ad platforms report with what the world's truth says.
 
 use crate::output::{self, Progress};
 use adroit_config::Config;
 use adroit_data::{Engine, PanelBy, PanelGrain};
+use adroit_sim::WorldSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const MEDIA_CSV: &str = include_str!("../../../examples/demo/media.csv");
-const KPI_CSV: &str = include_str!("../../../examples/demo/kpi.csv");
-/// The commented example config; its `demo/` paths point next to it once written.
-const CONFIG: &str = include_str!("../../../examples/adroit.toml");
-
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// Folder for the demo data and results (default: a new temporary folder, kept).
+    /// Folder for the world and the results (default: a new temporary folder, kept).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Seed of the simulated world.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode, String> {
@@ -28,30 +28,44 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot create a temporary folder: {e}"))?
             .keep(),
     };
-    let config_text = CONFIG.replace("path = \"demo/", "path = \"");
-    output::write_atomic(&dir.join("media.csv"), MEDIA_CSV.as_bytes())?;
-    output::write_atomic(&dir.join("kpi.csv"), KPI_CSV.as_bytes())?;
-    output::write_atomic(&dir.join("adroit.toml"), config_text.as_bytes())?;
+    let spec = WorldSpec {
+        seed: args.seed,
+        ..WorldSpec::default()
+    };
+    let world = adroit_sim::simulate(&spec);
+    for (name, bytes) in world.files() {
+        output::write_atomic(&dir.join(name), &bytes)?;
+    }
+    let config_text =
+        std::fs::read_to_string(dir.join("adroit.toml")).map_err(|e| e.to_string())?;
     let config = Config::from_toml_str(&config_text, "adroit.toml").map_err(|e| e.to_string())?;
     println!(
-        "adroit demo: an online shop's 2024 (daily media by channel and campaign, daily revenue)"
+        "adroit demo: a simulated shop, {} weeks from {} with channels {} (seed {})",
+        spec.weeks,
+        spec.start,
+        spec.channels.join(", "),
+        spec.seed
     );
-    println!("data and results in {}\n", dir.display());
+    println!("world, truth and results in {}\n", dir.display());
 
-    // 1. Data quality.
+    // 1. Data quality. "Today" is the day after the world ends, so reruns agree.
     let engine = Engine::new().map_err(|e| e.to_string())?;
     let progress = Progress::new();
-    let today = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid date");
+    let today = world.kpi.last().map_or(spec.start, |k| k.date) + chrono::Days::new(1);
     let loaded = adroit_data::check(&engine, &config, &dir, today, &|s| progress.stage(s));
     progress.finish();
-    let report_text = crate::check::render_text(&loaded.report);
     output::write_atomic(
         &dir.join("check.json"),
         crate::check::render_json(&loaded.report)?.as_bytes(),
     )?;
-    println!("== 1. adroit check ==\n{report_text}");
+    println!(
+        "== 1. adroit check: {} tables, {} errors, {} warnings (details in check.json) ==\n",
+        loaded.report.tables.len(),
+        loaded.report.errors(),
+        loaded.report.warnings()
+    );
 
-    // 2. Channel metrics, monthly, and totals.
+    // 2. Channel metrics, against the truth.
     let progress = Progress::new();
     let result = crate::metrics::compute(
         &config,
@@ -76,40 +90,43 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, String> {
         &dir.join("metrics.csv"),
         crate::metrics::render_csv(&result)?.as_bytes(),
     )?;
-    let mut totals = output::table();
-    totals.set_header([
-        "channel", "spend", "revenue", "ROAS", "ROI", "CTR", "CPC", "CPA",
+    let mut t = output::table();
+    t.set_header([
+        "channel",
+        "spend",
+        "CTR",
+        "CPC",
+        "platform ROAS",
+        "true ROAS",
+        "true marginal ROAS",
     ]);
     for m in &result.totals {
-        totals.add_row([
+        let truth = world.truth.derived.iter().find(|d| d.channel == m.group);
+        t.add_row([
             m.group.clone(),
             output::num(m.spend, 0),
-            output::num(m.revenue, 0),
-            output::num(m.roas, 2),
-            output::pct(m.roi),
             output::rate(m.ctr),
             output::num(m.cpc, 2),
-            output::num(m.cpa, 2),
+            output::num(m.roas, 2),
+            output::num(truth.map(|d| d.roas), 2),
+            output::num(truth.map(|d| d.marginal_roas), 2),
         ]);
     }
     println!(
-        "== 2. adroit metrics (2024 totals by channel; monthly detail in metrics.csv) ==\n{totals}\n"
+        "== 2. adroit metrics: what the platforms report, and what the world's truth says ==\n{t}"
     );
     println!(
-        "Files: {}",
-        [
-            "adroit.toml",
-            "media.csv",
-            "kpi.csv",
-            "check.json",
-            "metrics.json",
-            "metrics.csv"
-        ]
-        .join(", ")
+        "Platform ROAS counts attributed clicks; the true ROAS is the revenue each channel caused\n(truth.json). Closing that gap is the job of the attribution and MMM analyses to come.\n"
     );
     println!(
-        "Try: adroit check --config {0}/adroit.toml   |   adroit metrics --config {0}/adroit.toml --grain month",
-        dir.display()
+        "Files in {}: {}, check.json, metrics.json, metrics.csv",
+        dir.display(),
+        world
+            .files()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }
