@@ -140,7 +140,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+    let mut builder = tempfile::Builder::new();
+    // Results are ordinary files (rw-r--r--), not private like a temporary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder
+        .tempfile_in(&dir)
         .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     tmp.write_all(bytes)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -221,5 +226,11 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
     }
 }

@@ -24,6 +24,9 @@ pub struct SimulateArgs {
         default_value = "tv,search,social,display"
     )]
     pub channels: Vec<String>,
+    /// Customers in the transactions table (BG/NBD purchases, Gamma-Gamma spend).
+    #[arg(long, default_value_t = 20_000)]
+    pub customers: usize,
 }
 
 pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
@@ -41,6 +44,7 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         seed: args.seed,
         weeks: args.weeks as usize,
         channels,
+        customers: args.customers,
         ..WorldSpec::default()
     };
     let world = adroit_sim::simulate(&spec);

@@ -10,12 +10,16 @@
 //! Pure: [`World::files`] renders the tables, `adroit.toml` and `truth.json` as bytes;
 //! the caller writes them.
 //!
-//! Not yet simulated (later work): user journeys, customers and transactions, texts,
-//! and the randomised campaign for uplift.
+//! Customers buy by a BG/NBD process with Gamma-Gamma spend (see [`CustomerParams`]).
+//!
+//! Not yet simulated (later work): user journeys, texts, and the randomised campaign
+//! for uplift.
 
 mod archetype;
+mod customers;
 
 pub use archetype::{ChannelParams, Schedule, archetype};
+pub use customers::{CustomerParams, CustomerTruth, Transaction};
 
 use chrono::{Datelike, NaiveDate};
 use rand::{Rng, SeedableRng};
@@ -31,6 +35,8 @@ pub struct WorldSpec {
     pub channels: Vec<String>,
     /// The first day (a Monday keeps weeks aligned).
     pub start: NaiveDate,
+    /// Customers in the transactions table.
+    pub customers: usize,
 }
 
 impl Default for WorldSpec {
@@ -42,6 +48,7 @@ impl Default for WorldSpec {
                 .map(String::from)
                 .to_vec(),
             start: NaiveDate::from_ymd_opt(2023, 1, 2).expect("valid date"),
+            customers: 20_000,
         }
     }
 }
@@ -134,6 +141,9 @@ pub struct Truth {
     pub channels: Vec<ChannelParams>,
     pub derived: Vec<ChannelTruth>,
     pub experiments: Vec<Experiment>,
+    /// The BG/NBD and Gamma-Gamma parameters customers were drawn from; each
+    /// customer's own draws are in truth_customers.csv.
+    pub customer_params: CustomerParams,
     /// Total KPI and its parts over the whole period.
     pub total_revenue: f64,
     pub total_baseline: f64,
@@ -150,6 +160,8 @@ pub struct World {
     pub contributions: Vec<Vec<f64>>,
     /// Per day: the KPI's non-media parts (trend+seasonality+holiday, price, promotion, noise).
     pub decomposition: Vec<[f64; 4]>,
+    pub customers: Vec<CustomerTruth>,
+    pub transactions: Vec<Transaction>,
 }
 
 const HOLIDAYS: [(u32, u32); 6] = [(1, 1), (6, 18), (11, 11), (11, 24), (12, 24), (12, 25)];
@@ -334,6 +346,24 @@ pub fn simulate(spec: &WorldSpec) -> World {
     }
 
     let experiments = experiments(&channels, &spend, &days, &mut rng);
+    // Customers are drawn from their own stream, so changing their number leaves the
+    // media and KPI of a seed unchanged.
+    let customer_params = CustomerParams::default();
+    let acquisition: Vec<(String, f64)> = channels
+        .iter()
+        .zip(&spend)
+        .map(|(c, x)| (c.name.clone(), x.iter().sum()))
+        .collect();
+    let mut customer_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    customer_rng.set_stream(1);
+    let (customers, transactions) = customers::simulate_customers(
+        &customer_params,
+        spec.customers,
+        spec.start,
+        n,
+        &acquisition,
+        &mut customer_rng,
+    );
     let derived = derive(&channels, &spend, &contributions_by_channel);
     let total_revenue = kpi.iter().map(|k| k.revenue).sum();
     let total_media_contribution = derived.iter().map(|d| d.contribution).sum();
@@ -347,12 +377,15 @@ pub fn simulate(spec: &WorldSpec) -> World {
             channels,
             derived,
             experiments,
+            customer_params,
             total_revenue,
             total_baseline,
             total_media_contribution,
         },
         contributions,
         decomposition,
+        customers,
+        transactions,
     }
 }
 
@@ -462,7 +495,9 @@ impl World {
             ("media.csv", self.media_csv()),
             ("kpi.csv", self.kpi_csv()),
             ("experiments.csv", self.experiments_csv()),
+            ("transactions.csv", self.transactions_csv()),
             ("truth_daily.csv", self.truth_csv()),
+            ("truth_customers.csv", self.customers_csv()),
             (
                 "truth.json",
                 serde_json::to_vec_pretty(&self.truth).expect("truth serialises"),
@@ -544,6 +579,52 @@ impl World {
         w.into_inner().expect("in memory")
     }
 
+    fn transactions_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["customer_id", "timestamp", "amount", "order_id", "channel"])
+            .expect("in memory");
+        for t in &self.transactions {
+            w.write_record([
+                t.customer_id.clone(),
+                t.timestamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                format!("{:.2}", t.amount),
+                t.order_id.clone(),
+                t.channel.clone(),
+            ])
+            .expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
+    fn customers_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "customer_id",
+            "first_purchase",
+            "lambda",
+            "dropout",
+            "nu",
+            "alive_at_end",
+            "purchases",
+            "acquisition_channel",
+        ])
+        .expect("in memory");
+        for c in &self.customers {
+            w.write_record([
+                c.id.clone(),
+                c.first_purchase.to_string(),
+                c.lambda.to_string(),
+                c.dropout.to_string(),
+                c.nu.to_string(),
+                u8::from(c.alive_at_end).to_string(),
+                c.purchases.to_string(),
+                c.acquisition_channel.clone(),
+            ])
+            .expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
     fn truth_csv(&self) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec![
@@ -587,6 +668,11 @@ path = "kpi.csv"
 kpi = "revenue"
 controls = ["price", "promotion", "holiday"]
 types = { promotion = "flag", holiday = "flag" }
+
+[transactions]
+path = "transactions.csv"
+order_id = "order_id"
+channel = "channel"
 
 [experiments]
 path = "experiments.csv"

@@ -202,4 +202,78 @@ fn the_world_passes_adroit_check() {
     );
     assert_eq!(loaded.table("kpi").unwrap().num_rows(), 156 * 7);
     assert_eq!(loaded.table("experiments").unwrap().num_rows(), 2);
+    let transactions = loaded.table("transactions").unwrap();
+    assert!(
+        transactions.num_rows() > 20_000,
+        "every customer buys at least once"
+    );
+    assert_eq!(transactions.distinct("customer_id").len(), 20_000);
+}
+
+#[test]
+fn customers_follow_the_stated_bg_nbd_and_gamma_gamma_parameters() {
+    let world = simulate(&WorldSpec {
+        weeks: 52,
+        customers: 4000,
+        ..WorldSpec::default()
+    });
+    let files = world.files();
+    let p = world.truth.customer_params;
+    // Each customer's transactions in transactions.csv match the stated purchase count.
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut amounts = Vec::new();
+    for r in rows(file(&files, "transactions.csv")) {
+        *counts.entry(r[0].to_string()).or_default() += 1;
+        amounts.push(r[2].parse::<f64>().unwrap());
+    }
+    let customers = rows(file(&files, "truth_customers.csv"));
+    assert_eq!(customers.len(), 4000);
+    let n = customers.len() as f64;
+    let mut lambda_sum = 0.0;
+    let mut dropout_sum = 0.0;
+    let mut value_sum = 0.0;
+    for c in &customers {
+        assert_eq!(counts[&c[0]], c[6].parse::<usize>().unwrap(), "{}", &c[0]);
+        lambda_sum += c[2].parse::<f64>().unwrap();
+        dropout_sum += c[3].parse::<f64>().unwrap();
+        value_sum += p.p / c[4].parse::<f64>().unwrap();
+    }
+    // Population means against theory, within four standard errors of 4,000 draws:
+    // E[λ] = r/α (sd √r/α), E[p] = a/(a+b), E[p_gg/ν] = p_gg·γ/(q−1).
+    let e_lambda = p.r / p.alpha;
+    assert!(
+        (lambda_sum / n - e_lambda).abs() < 4.0 * (p.r.sqrt() / p.alpha) / n.sqrt(),
+        "λ {}",
+        lambda_sum / n
+    );
+    let e_drop = p.a / (p.a + p.b);
+    let sd_drop = (p.a * p.b / ((p.a + p.b).powi(2) * (p.a + p.b + 1.0))).sqrt();
+    assert!(
+        (dropout_sum / n - e_drop).abs() < 4.0 * sd_drop / n.sqrt(),
+        "dropout {}",
+        dropout_sum / n
+    );
+    let e_value = p.p * p.gamma / (p.q - 1.0);
+    let sd_value = p.p * p.gamma / ((p.q - 1.0) * (p.q - 2.0).sqrt());
+    assert!(
+        (value_sum / n - e_value).abs() < 4.0 * sd_value / n.sqrt(),
+        "value {}",
+        value_sum / n
+    );
+    // Purchase values average near the customers' means (5 %: values are Gamma(6.25) noisy).
+    let mean_amount = amounts.iter().sum::<f64>() / amounts.len() as f64;
+    assert!(
+        (mean_amount / e_value - 1.0).abs() < 0.08,
+        "mean amount {mean_amount} vs {e_value}"
+    );
+    // Nobody buys before their first purchase date.
+    let first: BTreeMap<&str, &str> = customers
+        .iter()
+        .map(|c| (&c[0], &c[1]))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    for t in &world.transactions {
+        assert!(t.timestamp.date().to_string().as_str() >= first[t.customer_id.as_str()]);
+    }
 }
