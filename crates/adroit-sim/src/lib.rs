@@ -12,14 +12,18 @@
 //!
 //! Customers buy by a BG/NBD process with Gamma-Gamma spend (see [`CustomerParams`]).
 //!
-//! Not yet simulated (later work): user journeys, texts, and the randomised campaign
-//! for uplift.
+//! A randomised campaign has heterogeneous effects with each customer's true uplift
+//! (see [`UpliftParams`]).
+//!
+//! Not yet simulated (later work): user journeys and texts.
 
 mod archetype;
 mod customers;
+mod uplift;
 
 pub use archetype::{ChannelParams, Schedule, archetype};
 pub use customers::{CustomerParams, CustomerTruth, Transaction};
+pub use uplift::{CampaignRow, UpliftParams};
 
 use chrono::{Datelike, NaiveDate};
 use rand::{Rng, SeedableRng};
@@ -144,6 +148,10 @@ pub struct Truth {
     /// The BG/NBD and Gamma-Gamma parameters customers were drawn from; each
     /// customer's own draws are in truth_customers.csv.
     pub customer_params: CustomerParams,
+    /// The campaign's outcome model; each customer's true uplift is in truth_uplift.csv.
+    pub uplift_params: UpliftParams,
+    /// Mean true individual uplift of the campaign (the true average treatment effect).
+    pub true_average_uplift: f64,
     /// Total KPI and its parts over the whole period.
     pub total_revenue: f64,
     pub total_baseline: f64,
@@ -162,6 +170,7 @@ pub struct World {
     pub decomposition: Vec<[f64; 4]>,
     pub customers: Vec<CustomerTruth>,
     pub transactions: Vec<Transaction>,
+    pub campaign: Vec<CampaignRow>,
 }
 
 const HOLIDAYS: [(u32, u32); 6] = [(1, 1), (6, 18), (11, 11), (11, 24), (12, 24), (12, 25)];
@@ -364,6 +373,12 @@ pub fn simulate(spec: &WorldSpec) -> World {
         &acquisition,
         &mut customer_rng,
     );
+    let uplift_params = UpliftParams::default();
+    let mut campaign_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    campaign_rng.set_stream(2);
+    let campaign = uplift::simulate_campaign(&uplift_params, spec.customers, &mut campaign_rng);
+    let true_average_uplift =
+        campaign.iter().map(CampaignRow::true_uplift).sum::<f64>() / campaign.len().max(1) as f64;
     let derived = derive(&channels, &spend, &contributions_by_channel);
     let total_revenue = kpi.iter().map(|k| k.revenue).sum();
     let total_media_contribution = derived.iter().map(|d| d.contribution).sum();
@@ -378,6 +393,8 @@ pub fn simulate(spec: &WorldSpec) -> World {
             derived,
             experiments,
             customer_params,
+            uplift_params,
+            true_average_uplift,
             total_revenue,
             total_baseline,
             total_media_contribution,
@@ -386,6 +403,7 @@ pub fn simulate(spec: &WorldSpec) -> World {
         decomposition,
         customers,
         transactions,
+        campaign,
     }
 }
 
@@ -498,6 +516,8 @@ impl World {
             ("transactions.csv", self.transactions_csv()),
             ("truth_daily.csv", self.truth_csv()),
             ("truth_customers.csv", self.customers_csv()),
+            ("campaign_responses.csv", self.campaign_csv(false)),
+            ("truth_uplift.csv", self.campaign_csv(true)),
             (
                 "truth.json",
                 serde_json::to_vec_pretty(&self.truth).expect("truth serialises"),
@@ -625,6 +645,50 @@ impl World {
         w.into_inner().expect("in memory")
     }
 
+    /// The campaign table, or (`truth`) each customer's true purchase chances and uplift.
+    fn campaign_csv(&self, truth: bool) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        if truth {
+            w.write_record(["customer_id", "p_control", "p_treated", "true_uplift"])
+                .expect("in memory");
+        } else {
+            w.write_record([
+                "customer_id",
+                "treatment",
+                "outcome",
+                "age",
+                "tenure_years",
+                "past_purchases",
+                "member",
+                "region",
+            ])
+            .expect("in memory");
+        }
+        for c in &self.campaign {
+            let record = if truth {
+                vec![
+                    c.customer_id.clone(),
+                    c.p_control.to_string(),
+                    c.p_treated.to_string(),
+                    c.true_uplift().to_string(),
+                ]
+            } else {
+                vec![
+                    c.customer_id.clone(),
+                    u8::from(c.treatment).to_string(),
+                    u8::from(c.outcome).to_string(),
+                    c.age.to_string(),
+                    c.tenure_years.to_string(),
+                    c.past_purchases.to_string(),
+                    u8::from(c.member).to_string(),
+                    c.region.to_string(),
+                ]
+            };
+            w.write_record(&record).expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
     fn truth_csv(&self) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec![
@@ -673,6 +737,10 @@ types = { promotion = "flag", holiday = "flag" }
 path = "transactions.csv"
 order_id = "order_id"
 channel = "channel"
+
+[campaign_responses]
+path = "campaign_responses.csv"
+types = { member = "flag", region = "text" }
 
 [experiments]
 path = "experiments.csv"

@@ -208,6 +208,13 @@ fn the_world_passes_adroit_check() {
         "every customer buys at least once"
     );
     assert_eq!(transactions.distinct("customer_id").len(), 20_000);
+    let campaign = loaded.table("campaign_responses").unwrap();
+    assert_eq!(campaign.num_rows(), 20_000);
+    assert!(
+        campaign.flags("member").is_some()
+            && campaign.strs("region").is_some()
+            && campaign.f64s("age").is_some()
+    );
 }
 
 #[test]
@@ -276,4 +283,60 @@ fn customers_follow_the_stated_bg_nbd_and_gamma_gamma_parameters() {
     for t in &world.transactions {
         assert!(t.timestamp.date().to_string().as_str() >= first[t.customer_id.as_str()]);
     }
+}
+
+#[test]
+fn the_campaign_is_randomised_and_its_observed_uplift_matches_the_truth() {
+    let world = simulate(&WorldSpec {
+        weeks: 8,
+        customers: 20_000,
+        ..WorldSpec::default()
+    });
+    let files = world.files();
+    let observed = rows(file(&files, "campaign_responses.csv"));
+    let truth = rows(file(&files, "truth_uplift.csv"));
+    assert_eq!((observed.len(), truth.len()), (20_000, 20_000));
+    // Observed difference in purchase rates, treated minus control, for a group of customers.
+    let diff = |keep: &dyn Fn(f64) -> bool| -> (f64, f64, f64) {
+        let (mut n1, mut y1, mut n0, mut y0, mut tau) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (o, t) in observed.iter().zip(&truth) {
+            assert_eq!(&o[0], &t[0]);
+            let u: f64 = t[3].parse().unwrap();
+            if !keep(u) {
+                continue;
+            }
+            tau += u;
+            let y: f64 = o[2].parse().unwrap();
+            if &o[1] == "1" {
+                n1 += 1.0;
+                y1 += y;
+            } else {
+                n0 += 1.0;
+                y0 += y;
+            }
+        }
+        let (p1, p0) = (y1 / n1, y0 / n0);
+        let se = (p1 * (1.0 - p1) / n1 + p0 * (1.0 - p0) / n0).sqrt();
+        (p1 - p0, tau / (n1 + n0), se)
+    };
+    let (all, true_ate, se) = diff(&|_| true);
+    assert!((true_ate - world.truth.true_average_uplift).abs() < 1e-12);
+    assert!(
+        (all - true_ate).abs() < 4.0 * se,
+        "observed {all} vs true {true_ate} (se {se})"
+    );
+    // The effect is heterogeneous, sleeping dogs included, and the data show it.
+    let (high, high_true, high_se) = diff(&|u| u > 0.1);
+    let (low, low_true, low_se) = diff(&|u| u < 0.0);
+    assert!(high_true > 0.1 && low_true < 0.0);
+    assert!((high - high_true).abs() < 4.0 * high_se && (low - low_true).abs() < 4.0 * low_se);
+    assert!(
+        high > low + 4.0 * (high_se + low_se),
+        "high {high} vs low {low}"
+    );
+    let treated = observed.iter().filter(|o| &o[1] == "1").count() as f64 / 20_000.0;
+    assert!(
+        (treated - 0.5).abs() < 4.0 * (0.25f64 / 20_000.0).sqrt(),
+        "treated share {treated}"
+    );
 }
