@@ -15,14 +15,19 @@
 //! A randomised campaign has heterogeneous effects with each customer's true uplift
 //! (see [`UpliftParams`]).
 //!
-//! Not yet simulated (later work): user journeys and texts.
+//! User journeys convert by a noisy-OR of per-touch effects, so each channel's true
+//! credit (removal effect and Shapley value) is exact (see [`JourneyTruth`]).
+//!
+//! Not yet simulated (later work): texts.
 
 mod archetype;
 mod customers;
+mod journeys;
 mod uplift;
 
 pub use archetype::{ChannelParams, Schedule, archetype};
 pub use customers::{CustomerParams, CustomerTruth, Transaction};
+pub use journeys::{JourneyTruth, Touch, TouchParams, conversion_probability, shapley};
 pub use uplift::{CampaignRow, UpliftParams};
 
 use chrono::{Datelike, NaiveDate};
@@ -148,6 +153,11 @@ pub struct Truth {
     /// The BG/NBD and Gamma-Gamma parameters customers were drawn from; each
     /// customer's own draws are in truth_customers.csv.
     pub customer_params: CustomerParams,
+    /// How often each channel touches a user and what one touch adds to the chance to
+    /// convert; the organic chance; and each channel's true credit.
+    pub journey_params: Vec<TouchParams>,
+    pub journey_baseline: f64,
+    pub journeys: Vec<JourneyTruth>,
     /// The campaign's outcome model; each customer's true uplift is in truth_uplift.csv.
     pub uplift_params: UpliftParams,
     /// Mean true individual uplift of the campaign (the true average treatment effect).
@@ -171,6 +181,7 @@ pub struct World {
     pub customers: Vec<CustomerTruth>,
     pub transactions: Vec<Transaction>,
     pub campaign: Vec<CampaignRow>,
+    pub touches: Vec<Touch>,
 }
 
 const HOLIDAYS: [(u32, u32); 6] = [(1, 1), (6, 18), (11, 11), (11, 24), (12, 24), (12, 25)];
@@ -379,6 +390,30 @@ pub fn simulate(spec: &WorldSpec) -> World {
     let campaign = uplift::simulate_campaign(&uplift_params, spec.customers, &mut campaign_rng);
     let true_average_uplift =
         campaign.iter().map(CampaignRow::true_uplift).sum::<f64>() / campaign.len().max(1) as f64;
+    // Journeys: touches in proportion to spend (2.5 per user in all); a touch of a
+    // channel with a higher true ROAS adds more to the chance to convert.
+    let total: f64 = acquisition.iter().map(|(_, s)| s).sum();
+    let journey_params: Vec<TouchParams> = channels
+        .iter()
+        .zip(&acquisition)
+        .map(|(c, (_, s))| TouchParams {
+            channel: c.name.clone(),
+            campaigns: c.campaigns.clone(),
+            touches_per_user: if total > 0.0 { 2.5 * s / total } else { 0.0 },
+            effect_per_touch: 0.004 * c.target_roas,
+        })
+        .collect();
+    let journey_baseline = 0.01;
+    let mut journey_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    journey_rng.set_stream(3);
+    let (touches, journeys) = journeys::simulate_journeys(
+        &journey_params,
+        journey_baseline,
+        spec.customers,
+        spec.start,
+        n,
+        &mut journey_rng,
+    );
     let derived = derive(&channels, &spend, &contributions_by_channel);
     let total_revenue = kpi.iter().map(|k| k.revenue).sum();
     let total_media_contribution = derived.iter().map(|d| d.contribution).sum();
@@ -393,6 +428,9 @@ pub fn simulate(spec: &WorldSpec) -> World {
             derived,
             experiments,
             customer_params,
+            journey_params,
+            journey_baseline,
+            journeys,
             uplift_params,
             true_average_uplift,
             total_revenue,
@@ -404,6 +442,7 @@ pub fn simulate(spec: &WorldSpec) -> World {
         customers,
         transactions,
         campaign,
+        touches,
     }
 }
 
@@ -514,6 +553,7 @@ impl World {
             ("kpi.csv", self.kpi_csv()),
             ("experiments.csv", self.experiments_csv()),
             ("transactions.csv", self.transactions_csv()),
+            ("touchpoints.csv", self.touchpoints_csv()),
             ("truth_daily.csv", self.truth_csv()),
             ("truth_customers.csv", self.customers_csv()),
             ("campaign_responses.csv", self.campaign_csv(false)),
@@ -610,6 +650,31 @@ impl World {
                 format!("{:.2}", t.amount),
                 t.order_id.clone(),
                 t.channel.clone(),
+            ])
+            .expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
+    fn touchpoints_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "user_id",
+            "timestamp",
+            "channel",
+            "campaign",
+            "conversion",
+            "value",
+        ])
+        .expect("in memory");
+        for t in &self.touches {
+            w.write_record([
+                t.user_id.clone(),
+                t.timestamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                t.channel.clone(),
+                t.campaign.clone(),
+                u8::from(t.conversion).to_string(),
+                format!("{:.2}", t.value.unwrap_or(0.0)),
             ])
             .expect("in memory");
         }
@@ -732,6 +797,12 @@ path = "kpi.csv"
 kpi = "revenue"
 controls = ["price", "promotion", "holiday"]
 types = { promotion = "flag", holiday = "flag" }
+
+[touchpoints]
+path = "touchpoints.csv"
+campaign = "campaign"
+conversion = "conversion"
+value = "value"
 
 [transactions]
 path = "transactions.csv"

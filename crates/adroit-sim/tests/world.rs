@@ -208,6 +208,8 @@ fn the_world_passes_adroit_check() {
         "every customer buys at least once"
     );
     assert_eq!(transactions.distinct("customer_id").len(), 20_000);
+    let touchpoints = loaded.table("touchpoints").unwrap();
+    assert!(touchpoints.num_rows() > 20_000 && touchpoints.flags("conversion").is_some());
     let campaign = loaded.table("campaign_responses").unwrap();
     assert_eq!(campaign.num_rows(), 20_000);
     assert!(
@@ -338,5 +340,79 @@ fn the_campaign_is_randomised_and_its_observed_uplift_matches_the_truth() {
     assert!(
         (treated - 0.5).abs() < 4.0 * (0.25f64 / 20_000.0).sqrt(),
         "treated share {treated}"
+    );
+}
+
+#[test]
+fn journey_truth_is_recomputed_from_the_touchpoints() {
+    let world = simulate(&WorldSpec {
+        weeks: 12,
+        customers: 5_000,
+        ..WorldSpec::default()
+    });
+    let files = world.files();
+    let t = &world.truth;
+    let effects: Vec<f64> = t
+        .journey_params
+        .iter()
+        .map(|p| p.effect_per_touch)
+        .collect();
+    let index: BTreeMap<&str, usize> = t
+        .journey_params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.channel.as_str(), i))
+        .collect();
+    // Touch counts per user and channel, and conversions, from touchpoints.csv alone.
+    let mut users: BTreeMap<String, (Vec<u32>, bool)> = BTreeMap::new();
+    for r in rows(file(&files, "touchpoints.csv")) {
+        let entry = users
+            .entry(r[0].to_string())
+            .or_insert_with(|| (vec![0; effects.len()], false));
+        entry.0[index[&r[2]]] += 1;
+        entry.1 |= &r[4] == "1";
+    }
+    let mut removal = vec![0.0; effects.len()];
+    let mut shapley = vec![0.0; effects.len()];
+    let mut expected = 0.0;
+    let mut converted = 0.0;
+    for (n, conv) in users.values() {
+        let p = adroit_sim::conversion_probability(t.journey_baseline, &effects, n);
+        expected += p;
+        converted += f64::from(u8::from(*conv));
+        for c in 0..effects.len() {
+            if n[c] > 0 {
+                let mut without = n.clone();
+                without[c] = 0;
+                removal[c] +=
+                    p - adroit_sim::conversion_probability(t.journey_baseline, &effects, &without);
+            }
+        }
+        for (s, v) in shapley
+            .iter_mut()
+            .zip(adroit_sim::shapley(t.journey_baseline, &effects, n))
+        {
+            *s += v;
+        }
+    }
+    for (c, truth) in t.journeys.iter().enumerate() {
+        assert!(
+            (truth.removal_conversions - removal[c]).abs() < 1e-9 * removal[c].max(1.0),
+            "{}",
+            truth.channel
+        );
+        assert!(
+            (truth.shapley_conversions - shapley[c]).abs() < 1e-9 * shapley[c].max(1.0),
+            "{}",
+            truth.channel
+        );
+    }
+    // Shapley credit adds up to the conversions above the organic baseline.
+    let lift = expected - t.journey_baseline * users.len() as f64;
+    assert!((shapley.iter().sum::<f64>() - lift).abs() < 1e-6);
+    // Observed conversions agree with the model within four standard errors.
+    assert!(
+        (converted - expected).abs() < 4.0 * expected.sqrt(),
+        "{converted} vs {expected}"
     );
 }
