@@ -24,9 +24,13 @@ pub struct SimulateArgs {
         default_value = "tv,search,social,display"
     )]
     pub channels: Vec<String>,
-    /// Customers in the transactions table (BG/NBD purchases, Gamma-Gamma spend).
+    /// Customers in the transactions table (BG/NBD purchases, Gamma-Gamma spend); also
+    /// the users of the journeys and of the uplift campaign.
     #[arg(long, default_value_t = 20_000)]
     pub customers: usize,
+    /// Languages of the reviews and posts: zh, en or both.
+    #[arg(long, value_delimiter = ',', default_value = "zh,en")]
+    pub lang: Vec<String>,
 }
 
 pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
@@ -40,11 +44,17 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         }
         channels.push(c.to_string());
     }
+    for l in &args.lang {
+        if l != "zh" && l != "en" {
+            return Err(format!("--lang takes zh and/or en, got {l:?}"));
+        }
+    }
     let spec = WorldSpec {
         seed: args.seed,
         weeks: args.weeks as usize,
         channels,
         customers: args.customers,
+        langs: args.lang.clone(),
         ..WorldSpec::default()
     };
     let world = adroit_sim::simulate(&spec);

@@ -18,16 +18,19 @@
 //! User journeys convert by a noisy-OR of per-touch effects, so each channel's true
 //! credit (removal effect and Shapley value) is exact (see [`JourneyTruth`]).
 //!
-//! Not yet simulated (later work): texts.
+//! Reviews and posts in Chinese and English respond to a delivery failure that also
+//! dents the KPI; each text's true sentiment and aspects are in truth_texts.csv.
 
 mod archetype;
 mod customers;
 mod journeys;
+mod texts;
 mod uplift;
 
 pub use archetype::{ChannelParams, Schedule, archetype};
 pub use customers::{CustomerParams, CustomerTruth, Transaction};
 pub use journeys::{JourneyTruth, Touch, TouchParams, conversion_probability, shapley};
+pub use texts::{ASPECTS, DeliveryFailure, Text};
 pub use uplift::{CampaignRow, UpliftParams};
 
 use chrono::{Datelike, NaiveDate};
@@ -44,8 +47,10 @@ pub struct WorldSpec {
     pub channels: Vec<String>,
     /// The first day (a Monday keeps weeks aligned).
     pub start: NaiveDate,
-    /// Customers in the transactions table.
+    /// Customers in the transactions table (and users in the journeys and campaign).
     pub customers: usize,
+    /// Languages of the texts (`zh`, `en`).
+    pub langs: Vec<String>,
 }
 
 impl Default for WorldSpec {
@@ -58,6 +63,7 @@ impl Default for WorldSpec {
                 .to_vec(),
             start: NaiveDate::from_ymd_opt(2023, 1, 2).expect("valid date"),
             customers: 20_000,
+            langs: vec!["zh".into(), "en".into()],
         }
     }
 }
@@ -158,6 +164,8 @@ pub struct Truth {
     pub journey_params: Vec<TouchParams>,
     pub journey_baseline: f64,
     pub journeys: Vec<JourneyTruth>,
+    /// The delivery failure: texts complain about delivery and the KPI dips.
+    pub delivery_failure: DeliveryFailure,
     /// The campaign's outcome model; each customer's true uplift is in truth_uplift.csv.
     pub uplift_params: UpliftParams,
     /// Mean true individual uplift of the campaign (the true average treatment effect).
@@ -176,12 +184,14 @@ pub struct World {
     pub truth: Truth,
     /// Per day: each channel's true contribution (columns follow `truth.channels`).
     pub contributions: Vec<Vec<f64>>,
-    /// Per day: the KPI's non-media parts (trend+seasonality+holiday, price, promotion, noise).
-    pub decomposition: Vec<[f64; 4]>,
+    /// Per day: the KPI's non-media parts (trend+seasonality+holiday, price, promotion,
+    /// delivery failure, noise).
+    pub decomposition: Vec<[f64; 5]>,
     pub customers: Vec<CustomerTruth>,
     pub transactions: Vec<Transaction>,
     pub campaign: Vec<CampaignRow>,
     pub touches: Vec<Touch>,
+    pub texts: Vec<Text>,
 }
 
 const HOLIDAYS: [(u32, u32); 6] = [(1, 1), (6, 18), (11, 11), (11, 24), (12, 24), (12, 25)];
@@ -327,6 +337,14 @@ pub fn simulate(spec: &WorldSpec) -> World {
         noise_sd: 900.0,
     };
     let noise: Normal<f64> = Normal::new(0.0, baseline.noise_sd).expect("valid");
+    // Deliveries fail for six weeks starting 40 % into the world.
+    let failure_start = days[n * 2 / 5];
+    let delivery_failure = DeliveryFailure {
+        start: failure_start,
+        end: days[(n * 2 / 5 + 41).min(n - 1)],
+        negative_share: 0.75,
+        kpi_effect: -0.08,
+    };
     let mut price = baseline.reference_price;
     let mut kpi = Vec::with_capacity(n);
     let mut decomposition = Vec::with_capacity(n);
@@ -351,9 +369,17 @@ pub fn simulate(spec: &WorldSpec) -> World {
         } else {
             0.0
         };
+        let failing = date >= delivery_failure.start && date <= delivery_failure.end;
+        let failure_part = if failing {
+            delivery_failure.kpi_effect * base
+        } else {
+            0.0
+        };
         let eps = noise.sample(&mut rng);
         let media_part: Vec<f64> = contributions_by_channel.iter().map(|c| c[d]).collect();
-        let revenue = round2(base + price_part + promo_part + eps + media_part.iter().sum::<f64>());
+        let revenue = round2(
+            base + price_part + promo_part + failure_part + eps + media_part.iter().sum::<f64>(),
+        );
         kpi.push(KpiRow {
             date,
             revenue,
@@ -361,7 +387,7 @@ pub fn simulate(spec: &WorldSpec) -> World {
             promotion,
             holiday,
         });
-        decomposition.push([base, price_part, promo_part, eps]);
+        decomposition.push([base, price_part, promo_part, failure_part, eps]);
         contributions.push(media_part);
     }
 
@@ -404,6 +430,22 @@ pub fn simulate(spec: &WorldSpec) -> World {
         })
         .collect();
     let journey_baseline = 0.01;
+    let langs: Vec<&'static str> = spec
+        .langs
+        .iter()
+        .filter_map(|l| match l.as_str() {
+            "zh" => Some("zh"),
+            "en" => Some("en"),
+            _ => None,
+        })
+        .collect();
+    let mut text_rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    text_rng.set_stream(4);
+    let texts = if langs.is_empty() {
+        Vec::new()
+    } else {
+        texts::simulate_texts(&days, &delivery_failure, &langs, &mut text_rng)
+    };
     let mut journey_rng = ChaCha8Rng::seed_from_u64(spec.seed);
     journey_rng.set_stream(3);
     let (touches, journeys) = journeys::simulate_journeys(
@@ -428,6 +470,7 @@ pub fn simulate(spec: &WorldSpec) -> World {
             derived,
             experiments,
             customer_params,
+            delivery_failure,
             journey_params,
             journey_baseline,
             journeys,
@@ -443,6 +486,7 @@ pub fn simulate(spec: &WorldSpec) -> World {
         transactions,
         campaign,
         touches,
+        texts,
     }
 }
 
@@ -554,6 +598,8 @@ impl World {
             ("experiments.csv", self.experiments_csv()),
             ("transactions.csv", self.transactions_csv()),
             ("touchpoints.csv", self.touchpoints_csv()),
+            ("texts.csv", self.texts_csv(false)),
+            ("truth_texts.csv", self.texts_csv(true)),
             ("truth_daily.csv", self.truth_csv()),
             ("truth_customers.csv", self.customers_csv()),
             ("campaign_responses.csv", self.campaign_csv(false)),
@@ -652,6 +698,68 @@ impl World {
                 t.channel.clone(),
             ])
             .expect("in memory");
+        }
+        w.into_inner().expect("in memory")
+    }
+
+    /// The texts table, or (`truth`) each text's true sentiment and aspects.
+    fn texts_csv(&self, truth: bool) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        if truth {
+            w.write_record([
+                "id",
+                "sentiment",
+                "score",
+                "aspects",
+                "negation",
+                "contrast",
+                "emoji",
+                "typo",
+                "mixed_language",
+            ])
+            .expect("in memory");
+        } else {
+            w.write_record([
+                "id",
+                "timestamp",
+                "text",
+                "lang",
+                "source",
+                "product",
+                "rating",
+            ])
+            .expect("in memory");
+        }
+        for t in &self.texts {
+            let record = if truth {
+                let aspects: Vec<String> = t
+                    .aspects
+                    .iter()
+                    .map(|(a, p)| format!("{a}:{}", if *p > 0 { "+" } else { "-" }))
+                    .collect();
+                vec![
+                    t.id.clone(),
+                    t.label.to_string(),
+                    format!("{:.4}", t.score),
+                    aspects.join(";"),
+                    u8::from(t.negation).to_string(),
+                    u8::from(t.contrast).to_string(),
+                    u8::from(t.emoji).to_string(),
+                    u8::from(t.typo).to_string(),
+                    u8::from(t.mixed).to_string(),
+                ]
+            } else {
+                vec![
+                    t.id.clone(),
+                    t.timestamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    t.text.clone(),
+                    t.lang.to_string(),
+                    t.source.to_string(),
+                    t.product.to_string(),
+                    t.rating.to_string(),
+                ]
+            };
+            w.write_record(&record).expect("in memory");
         }
         w.into_inner().expect("in memory")
     }
@@ -761,6 +869,7 @@ impl World {
             "baseline".into(),
             "price".into(),
             "promotion".into(),
+            "delivery_failure".into(),
             "noise".into(),
         ];
         header.extend(self.truth.channels.iter().map(|c| c.name.clone()));
@@ -803,6 +912,13 @@ path = "touchpoints.csv"
 campaign = "campaign"
 conversion = "conversion"
 value = "value"
+
+[texts]
+path = "texts.csv"
+lang = "lang"
+source = "source"
+product = "product"
+rating = "rating"
 
 [transactions]
 path = "transactions.csv"

@@ -416,3 +416,120 @@ fn journey_truth_is_recomputed_from_the_touchpoints() {
         "{converted} vs {expected}"
     );
 }
+
+/// Words of a text for a bag-of-words model: lower-case Latin words, and Chinese
+/// characters and character pairs.
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut prev_cjk: Option<char> = None;
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() {
+            word.extend(ch.to_lowercase());
+            prev_cjk = None;
+            continue;
+        }
+        if !word.is_empty() {
+            out.push(std::mem::take(&mut word));
+        }
+        if ('\u{4e00}'..='\u{9fff}').contains(&ch) {
+            out.push(ch.to_string());
+            if let Some(p) = prev_cjk {
+                out.push(format!("{p}{ch}"));
+            }
+            prev_cjk = Some(ch);
+        } else {
+            prev_cjk = None;
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+#[test]
+fn texts_respond_to_the_delivery_failure_and_are_not_trivially_separable() {
+    let world = simulate(&WorldSpec {
+        weeks: 104,
+        customers: 100,
+        ..WorldSpec::default()
+    });
+    let files = world.files();
+    let texts = rows(file(&files, "texts.csv"));
+    let truth = rows(file(&files, "truth_texts.csv"));
+    assert_eq!(texts.len(), truth.len());
+    assert!(texts.iter().any(|t| &t[3] == "zh") && texts.iter().any(|t| &t[3] == "en"));
+    // Negative delivery mentions: most during the failure, few outside it.
+    let failure = &world.truth.delivery_failure;
+    let (mut inside, mut inside_neg, mut outside, mut outside_neg) = (0.0, 0.0, 0.0, 0.0);
+    for (t, tr) in texts.iter().zip(&truth) {
+        let day: chrono::NaiveDate = t[1][..10].parse().unwrap();
+        let during = day >= failure.start && day <= failure.end;
+        for aspect in tr[3].split(';').filter(|a| a.starts_with("delivery")) {
+            let negative = f64::from(u8::from(aspect.ends_with('-')));
+            if during {
+                inside += 1.0;
+                inside_neg += negative;
+            } else {
+                outside += 1.0;
+                outside_neg += negative;
+            }
+        }
+    }
+    assert!(
+        inside_neg / inside > 0.6 && outside_neg / outside < 0.3,
+        "{} vs {}",
+        inside_neg / inside,
+        outside_neg / outside
+    );
+    // Every phenomenon occurs.
+    for col in 4..9 {
+        assert!(
+            truth.iter().any(|t| &t[col] == "1"),
+            "column {col} never set"
+        );
+    }
+    // A multinomial naive Bayes on words, trained on even rows, tested on odd rows.
+    let labels = ["negative", "neutral", "positive"];
+    let mut counts: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new(); 3];
+    let mut docs = [0.0f64; 3];
+    let mut totals = [0.0f64; 3];
+    let mut vocab = std::collections::BTreeSet::new();
+    for (t, tr) in texts.iter().zip(&truth).step_by(2) {
+        let c = labels.iter().position(|l| *l == &tr[1]).unwrap();
+        docs[c] += 1.0;
+        for w in tokens(&t[2]) {
+            *counts[c].entry(w.clone()).or_default() += 1.0;
+            totals[c] += 1.0;
+            vocab.insert(w);
+        }
+    }
+    let v = vocab.len() as f64;
+    let n_docs: f64 = docs.iter().sum();
+    let (mut right, mut tested) = (0.0, 0.0);
+    for (t, tr) in texts.iter().zip(&truth).skip(1).step_by(2) {
+        let words = tokens(&t[2]);
+        let best = (0..3)
+            .max_by(|&a, &b| {
+                let score = |c: usize| {
+                    (docs[c] / n_docs).ln()
+                        + words
+                            .iter()
+                            .map(|w| {
+                                ((counts[c].get(w).copied().unwrap_or(0.0) + 1.0) / (totals[c] + v))
+                                    .ln()
+                            })
+                            .sum::<f64>()
+                };
+                score(a).total_cmp(&score(b))
+            })
+            .unwrap();
+        right += f64::from(u8::from(labels[best] == &tr[1]));
+        tested += 1.0;
+    }
+    let accuracy = right / tested;
+    println!("bag-of-words naive Bayes accuracy on held-out texts: {accuracy:.3} ({tested} texts)");
+    // Learnable, but negation, contrast and intensity keep words alone from solving it.
+    assert!(accuracy > 0.6 && accuracy < 0.95, "accuracy {accuracy}");
+}
