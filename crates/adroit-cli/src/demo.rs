@@ -33,9 +33,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, String> {
         ..WorldSpec::default()
     };
     let world = adroit_sim::simulate(&spec);
-    for (name, bytes) in world.files() {
-        output::write_atomic(&dir.join(name), &bytes)?;
-    }
+    crate::simulate::write_world(&world, &dir, crate::simulate::TableFormat::Csv)?;
     let config_text =
         std::fs::read_to_string(dir.join("adroit.toml")).map_err(|e| e.to_string())?;
     let config = Config::from_toml_str(&config_text, "adroit.toml").map_err(|e| e.to_string())?;

@@ -28,10 +28,30 @@ pub struct SimulateArgs {
     /// the users of the journeys and of the uplift campaign.
     #[arg(long, default_value_t = 20_000)]
     pub customers: usize,
+    /// File format of the contract tables (truth files stay CSV and JSON).
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: TableFormat,
     /// Languages of the reviews and posts: zh, en or both.
     #[arg(long, value_delimiter = ',', default_value = "zh,en")]
     pub lang: Vec<String>,
 }
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFormat {
+    Csv,
+    Parquet,
+}
+
+/// The contract tables of a world, as written by `World::files`.
+const TABLES: [&str; 7] = [
+    "media.csv",
+    "kpi.csv",
+    "touchpoints.csv",
+    "transactions.csv",
+    "texts.csv",
+    "experiments.csv",
+    "campaign_responses.csv",
+];
 
 pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
     let mut channels: Vec<String> = Vec::new();
@@ -58,9 +78,7 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         ..WorldSpec::default()
     };
     let world = adroit_sim::simulate(&spec);
-    for (name, bytes) in world.files() {
-        output::write_atomic(&args.out.join(name), &bytes)?;
-    }
+    write_world(&world, &args.out, args.format)?;
     println!(
         "simulated {} weeks from {} (seed {}) into {}",
         spec.weeks,
@@ -101,4 +119,37 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
         args.out.join("adroit.toml").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a world's files; for Parquet, the contract tables are converted and the
+/// config points at them.
+pub fn write_world(
+    world: &adroit_sim::World,
+    dir: &std::path::Path,
+    format: TableFormat,
+) -> Result<(), String> {
+    let mut config = String::new();
+    for (name, bytes) in world.files() {
+        if name == "adroit.toml" {
+            config = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+            continue;
+        }
+        output::write_atomic(&dir.join(name), &bytes)?;
+    }
+    if format == TableFormat::Parquet {
+        let engine = adroit_data::Engine::new().map_err(|e| e.to_string())?;
+        for table in TABLES {
+            let parquet = table.replace(".csv", ".parquet");
+            engine
+                .csv_to_parquet(&dir.join(table), &dir.join(&parquet))
+                .map_err(|e| format!("cannot write {parquet}: {e}"))?;
+            std::fs::remove_file(dir.join(table))
+                .map_err(|e| format!("cannot remove {table}: {e}"))?;
+            config = config.replace(
+                &format!("path = \"{table}\""),
+                &format!("path = \"{parquet}\""),
+            );
+        }
+    }
+    output::write_atomic(&dir.join("adroit.toml"), config.as_bytes())
 }

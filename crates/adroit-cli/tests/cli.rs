@@ -910,3 +910,68 @@ fn simulate_writes_a_reproducible_world_that_checks_clean() {
     assert_eq!(code(&bad), 2, "{}", show(&bad));
     assert!(stderr(&bad).contains("distinct"), "{}", show(&bad));
 }
+
+#[test]
+fn a_parquet_world_reads_like_its_csv_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv_dir, pq_dir) = (dir.path().join("csv"), dir.path().join("pq"));
+    for (out, format) in [(&csv_dir, "csv"), (&pq_dir, "parquet")] {
+        let run = adroit(
+            &[
+                "simulate",
+                "--weeks",
+                "16",
+                "--customers",
+                "500",
+                "--format",
+                format,
+                "--out",
+                s(out),
+            ],
+            dir.path(),
+        );
+        assert_eq!(code(&run), 0, "{}", show(&run));
+    }
+    assert!(pq_dir.join("media.parquet").is_file() && !pq_dir.join("media.csv").exists());
+    let check = adroit(
+        &[
+            "check",
+            "--config",
+            s(&pq_dir.join("adroit.toml")),
+            "--today",
+            "2026-01-01",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&check), 0, "{}", show(&check));
+    assert_eq!(json(&check)["tables"].as_array().unwrap().len(), 7);
+    let metrics = |d: &Path| {
+        let out = adroit(
+            &[
+                "metrics",
+                "--config",
+                s(&d.join("adroit.toml")),
+                "--grain",
+                "month",
+                "--format",
+                "csv",
+            ],
+            dir.path(),
+        );
+        assert_eq!(code(&out), 0, "{}", show(&out));
+        stdout(&out)
+    };
+    // Equal up to the last bits of float sums, whose order parallel aggregation may change.
+    let (a, b) = (metrics(&csv_dir), metrics(&pq_dir));
+    assert_eq!(a.lines().count(), b.lines().count());
+    for (la, lb) in a.lines().zip(b.lines()) {
+        for (x, y) in la.split(',').zip(lb.split(',')) {
+            match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(x), Ok(y)) => assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{la}\n{lb}"),
+                _ => assert_eq!(x, y, "{la}\n{lb}"),
+            }
+        }
+    }
+}

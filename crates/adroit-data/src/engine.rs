@@ -56,6 +56,56 @@ impl Engine {
         })
     }
 
+    /// Rewrites a CSV file as Parquet (zstd), typing columns by DataFusion's inference;
+    /// the Parquet file appears whole or not at all (written beside it, then renamed).
+    pub fn csv_to_parquet(
+        &self,
+        csv: &std::path::Path,
+        parquet: &std::path::Path,
+    ) -> Result<(), DataFusionError> {
+        let external = |e: std::io::Error| DataFusionError::External(Box::new(e));
+        let csv_path = csv.to_str().ok_or_else(|| {
+            DataFusionError::Plan(format!("{} is not a UTF-8 path", csv.display()))
+        })?;
+        let dir = parquet
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".adroit-")
+            .suffix(".parquet")
+            .tempfile_in(dir)
+            .map_err(external)?;
+        let tmp_path = tmp
+            .path()
+            .to_str()
+            .ok_or_else(|| DataFusionError::Plan("temporary path is not UTF-8".into()))?
+            .to_string();
+        let ext = csv
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| format!(".{e}"))
+            .unwrap_or_default();
+        self.block_on(async {
+            let options = datafusion::prelude::CsvReadOptions::new()
+                .has_header(true)
+                .file_extension(&ext)
+                .newlines_in_values(true);
+            let df = self.ctx.read_csv(csv_path, options).await?;
+            let write =
+                datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true);
+            df.write_parquet(&tmp_path, write, None).await
+        })?;
+        #[cfg(unix)]
+        std::fs::set_permissions(
+            tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .map_err(external)?;
+        tmp.persist(parquet).map_err(|e| external(e.error))?;
+        Ok(())
+    }
+
     /// Makes a batch queryable under `name`, replacing an earlier table of that name.
     pub fn register(&self, name: &str, batch: RecordBatch) -> Result<(), DataFusionError> {
         let _ = self.ctx.deregister_table(name)?;
