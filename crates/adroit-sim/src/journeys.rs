@@ -36,6 +36,26 @@ pub struct JourneyTruth {
     pub shapley_conversions: f64,
 }
 
+/// A period when journeys convert less: the organic chance is multiplied by `factor`
+/// for journeys whose last touch falls in it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Slump {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub factor: f64,
+}
+
+impl Slump {
+    /// The organic conversion chance of a journey ending on `day`.
+    pub fn organic(&self, p0: f64, day: NaiveDate) -> f64 {
+        if day >= self.start && day <= self.end {
+            p0 * self.factor
+        } else {
+            p0
+        }
+    }
+}
+
 /// One touchpoint row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Touch {
@@ -95,6 +115,7 @@ pub fn simulate_journeys(
     users: usize,
     start: NaiveDate,
     days: usize,
+    slump: &Slump,
     rng: &mut ChaCha8Rng,
 ) -> (Vec<Touch>, Vec<JourneyTruth>) {
     let effects: Vec<f64> = params.iter().map(|p| p.effect_per_touch).collect();
@@ -128,18 +149,6 @@ pub fn simulate_journeys(
         if n.iter().all(|k| *k == 0) {
             continue; // never touched: not in the touchpoints table
         }
-        let p_all = conversion_probability(p0, &effects, &n);
-        for (c, t) in truth.iter_mut().enumerate() {
-            t.touches += u64::from(n[c]);
-            if n[c] > 0 {
-                let mut without = n.clone();
-                without[c] = 0;
-                t.removal_conversions += p_all - conversion_probability(p0, &effects, &without);
-            }
-        }
-        for (t, v) in truth.iter_mut().zip(shapley(p0, &effects, &n)) {
-            t.shapley_conversions += v;
-        }
         let mut journey: Vec<Touch> = Vec::new();
         for (c, p) in params.iter().enumerate() {
             for _ in 0..n[c] {
@@ -162,6 +171,22 @@ pub fn simulate_journeys(
                 .cmp(&b.timestamp)
                 .then(a.channel.cmp(&b.channel))
         });
+        // Journeys that end during a slump (the delivery failure) convert less organically.
+        let last_day = journey.last().expect("at least one touch").timestamp.date();
+        let p0_user = slump.organic(p0, last_day);
+        let p_all = conversion_probability(p0_user, &effects, &n);
+        for (c, t) in truth.iter_mut().enumerate() {
+            t.touches += u64::from(n[c]);
+            if n[c] > 0 {
+                let mut without = n.clone();
+                without[c] = 0;
+                t.removal_conversions +=
+                    p_all - conversion_probability(p0_user, &effects, &without);
+            }
+        }
+        for (t, v) in truth.iter_mut().zip(shapley(p0_user, &effects, &n)) {
+            t.shapley_conversions += v;
+        }
         if rng.random_bool(p_all) {
             let last = journey.last_mut().expect("at least one touch");
             last.conversion = true;

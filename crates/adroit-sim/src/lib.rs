@@ -29,7 +29,7 @@ mod uplift;
 
 pub use archetype::{ChannelParams, Schedule, archetype};
 pub use customers::{CustomerParams, CustomerTruth, Transaction};
-pub use journeys::{JourneyTruth, Touch, TouchParams, conversion_probability, shapley};
+pub use journeys::{JourneyTruth, Slump, Touch, TouchParams, conversion_probability, shapley};
 pub use texts::{ASPECTS, DeliveryFailure, Text};
 pub use uplift::{CampaignRow, UpliftParams};
 
@@ -163,6 +163,8 @@ pub struct Truth {
     /// convert; the organic chance; and each channel's true credit.
     pub journey_params: Vec<TouchParams>,
     pub journey_baseline: f64,
+    /// During the delivery failure, journeys ending then convert less organically.
+    pub journey_slump: Slump,
     pub journeys: Vec<JourneyTruth>,
     /// The delivery failure: texts complain about delivery and the KPI dips.
     pub delivery_failure: DeliveryFailure,
@@ -448,12 +450,18 @@ pub fn simulate(spec: &WorldSpec) -> World {
     };
     let mut journey_rng = ChaCha8Rng::seed_from_u64(spec.seed);
     journey_rng.set_stream(3);
+    let journey_slump = Slump {
+        start: delivery_failure.start,
+        end: delivery_failure.end,
+        factor: 0.5,
+    };
     let (touches, journeys) = journeys::simulate_journeys(
         &journey_params,
         journey_baseline,
         spec.customers,
         spec.start,
         n,
+        &journey_slump,
         &mut journey_rng,
     );
     let derived = derive(&channels, &spend, &contributions_by_channel);
@@ -473,6 +481,7 @@ pub fn simulate(spec: &WorldSpec) -> World {
             delivery_failure,
             journey_params,
             journey_baseline,
+            journey_slump,
             journeys,
             uplift_params,
             true_average_uplift,

@@ -364,34 +364,41 @@ fn journey_truth_is_recomputed_from_the_touchpoints() {
         .map(|(i, p)| (p.channel.as_str(), i))
         .collect();
     // Touch counts per user and channel, and conversions, from touchpoints.csv alone.
-    let mut users: BTreeMap<String, (Vec<u32>, bool)> = BTreeMap::new();
+    let mut users: BTreeMap<String, (Vec<u32>, bool, chrono::NaiveDate)> = BTreeMap::new();
     for r in rows(file(&files, "touchpoints.csv")) {
+        let day: chrono::NaiveDate = r[1][..10].parse().unwrap();
         let entry = users
             .entry(r[0].to_string())
-            .or_insert_with(|| (vec![0; effects.len()], false));
+            .or_insert_with(|| (vec![0; effects.len()], false, day));
         entry.0[index[&r[2]]] += 1;
         entry.1 |= &r[4] == "1";
+        entry.2 = entry.2.max(day);
     }
+    assert!(
+        users
+            .values()
+            .any(|u| u.2 >= t.journey_slump.start && u.2 <= t.journey_slump.end)
+    );
     let mut removal = vec![0.0; effects.len()];
     let mut shapley = vec![0.0; effects.len()];
     let mut expected = 0.0;
     let mut converted = 0.0;
-    for (n, conv) in users.values() {
-        let p = adroit_sim::conversion_probability(t.journey_baseline, &effects, n);
+    let mut organic = 0.0;
+    for (n, conv, last_day) in users.values() {
+        // Journeys ending during the delivery failure convert less organically.
+        let p0 = t.journey_slump.organic(t.journey_baseline, *last_day);
+        organic += p0;
+        let p = adroit_sim::conversion_probability(p0, &effects, n);
         expected += p;
         converted += f64::from(u8::from(*conv));
         for c in 0..effects.len() {
             if n[c] > 0 {
                 let mut without = n.clone();
                 without[c] = 0;
-                removal[c] +=
-                    p - adroit_sim::conversion_probability(t.journey_baseline, &effects, &without);
+                removal[c] += p - adroit_sim::conversion_probability(p0, &effects, &without);
             }
         }
-        for (s, v) in shapley
-            .iter_mut()
-            .zip(adroit_sim::shapley(t.journey_baseline, &effects, n))
-        {
+        for (s, v) in shapley.iter_mut().zip(adroit_sim::shapley(p0, &effects, n)) {
             *s += v;
         }
     }
@@ -408,7 +415,7 @@ fn journey_truth_is_recomputed_from_the_touchpoints() {
         );
     }
     // Shapley credit adds up to the conversions above the organic baseline.
-    let lift = expected - t.journey_baseline * users.len() as f64;
+    let lift = expected - organic;
     assert!((shapley.iter().sum::<f64>() - lift).abs() < 1e-6);
     // Observed conversions agree with the model within four standard errors.
     assert!(
