@@ -871,23 +871,28 @@ fn apply_cleaning(
     }
     if cleaning.drop_duplicate_rows {
         let before = table.num_rows();
-        let rows =
-            crate::validate::duplicate_row_groups(engine, table).map_err(|e| e.to_string())?;
-        let mut drop: Vec<u64> = rows.iter().flat_map(|g| g.rows[1..].to_vec()).collect();
+        let keep_rows =
+            crate::validate::first_of_each_row(engine, table).map_err(|e| e.to_string())?;
+        let row_col = table
+            .batch
+            .column_by_name(ROW_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+            .ok_or("row column")?
+            .clone();
+        let mut drop: Vec<u64> = row_col
+            .iter()
+            .flatten()
+            .filter(|r| keep_rows.binary_search(r).is_err())
+            .collect();
         if !drop.is_empty() {
             drop.sort_unstable();
-            let row_col = table
-                .batch
-                .column_by_name(ROW_COLUMN)
-                .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
-                .ok_or("row column")?
-                .clone();
+            drop.dedup();
             let keep: BooleanArray = row_col
                 .iter()
-                .map(|r| Some(r.is_none_or(|r| drop.binary_search(&r).is_err())))
+                .map(|r| Some(r.is_none_or(|r| keep_rows.binary_search(&r).is_ok())))
                 .collect();
-            // Wide media repeats row numbers per channel; a duplicate wide row is
-            // duplicated in every channel block, so dropping by row number is exact.
+            // Wide media repeats row numbers per channel: a source row goes only when it
+            // is a repeat in every channel's block (it is then no block's first).
             *table = table.filter(&keep).map_err(|e| e.to_string())?;
             let dropped = before - table.num_rows();
             let mut entry = cleaning_entry(

@@ -262,14 +262,17 @@ fn query(ctx: &RuleContext, sql: &str) -> Result<Rows, DataFusionError> {
     ctx.engine.sql(sql).map(Rows)
 }
 
-/// A group of identical rows: their source rows, first one first.
+/// A group of rows that repeat each other exactly: the first and last source row and
+/// how many rows it has.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DuplicateGroup {
-    pub rows: Vec<u64>,
+    pub first: u64,
+    pub last: u64,
+    pub rows: u64,
 }
 
-/// Groups of rows that repeat each other exactly (all canonical columns equal).
-/// The table must be registered in the engine under its contract name.
+/// Groups of rows that repeat each other exactly (all canonical columns equal), by a
+/// hash aggregation (cheap on tens of millions of rows). Registers the table.
 pub fn duplicate_row_groups(
     engine: &Engine,
     table: &Table,
@@ -277,28 +280,40 @@ pub fn duplicate_row_groups(
     let cols: Vec<String> = data_columns(table).iter().map(|c| ident(c)).collect();
     engine.register(table.name(), table.batch.clone())?;
     let sql = format!(
-        "SELECT {row}, MIN({row}) OVER (PARTITION BY {all}) AS first, COUNT(*) OVER (PARTITION BY {all}) AS n \
-         FROM {t} ORDER BY first, {row}",
+        "SELECT MIN({row}) AS first, MAX({row}) AS last, COUNT(*) AS n FROM {t} GROUP BY {all} \
+         HAVING COUNT(*) > 1 ORDER BY first",
         row = ident(ROW_COLUMN),
         all = cols.join(", "),
         t = ident(table.name()),
     );
     let rows = Rows(engine.sql(&sql)?);
-    let (row, first, n) = (rows.u64s(ROW_COLUMN), rows.u64s("first"), rows.u64s("n"));
-    let mut groups: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-    for i in 0..row.len() {
-        if n[i] > 1 {
-            let g = groups.entry(first[i]).or_default();
-            if !g.contains(&row[i]) {
-                g.push(row[i]);
-            }
-        }
-    }
-    Ok(groups
-        .into_values()
-        .filter(|g| g.len() > 1)
-        .map(|rows| DuplicateGroup { rows })
-        .collect())
+    let (first, last, n) = (rows.u64s("first"), rows.u64s("last"), rows.u64s("n"));
+    let mut groups: Vec<DuplicateGroup> = (0..first.len())
+        .map(|i| DuplicateGroup {
+            first: first[i],
+            last: last[i],
+            rows: n[i],
+        })
+        .collect();
+    // Wide media repeats every source row once per channel: count each source group once.
+    groups.dedup_by_key(|g| g.first);
+    Ok(groups)
+}
+
+/// The source rows to keep when dropping exact duplicates: the first of each group.
+pub fn first_of_each_row(engine: &Engine, table: &Table) -> Result<Vec<u64>, DataFusionError> {
+    let cols: Vec<String> = data_columns(table).iter().map(|c| ident(c)).collect();
+    engine.register(table.name(), table.batch.clone())?;
+    let sql = format!(
+        "SELECT MIN({row}) AS first FROM {t} GROUP BY {all}",
+        row = ident(ROW_COLUMN),
+        all = cols.join(", "),
+        t = ident(table.name()),
+    );
+    let mut keep = Rows(engine.sql(&sql)?).u64s("first");
+    keep.sort_unstable();
+    keep.dedup();
+    Ok(keep)
 }
 
 fn rows_where(table: &Table, pred: impl Fn(usize) -> bool) -> Vec<u64> {
@@ -380,13 +395,14 @@ impl Rule for DuplicateRows {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let repeats: Vec<u64> = groups.iter().flat_map(|g| g.rows[1..].to_vec()).collect();
-        let examples: Vec<String> = groups
+        let n: u64 = groups.iter().map(|g| g.rows - 1).sum();
+        let mut examples: Vec<u64> = groups.iter().map(|g| g.last).collect();
+        examples.sort_unstable();
+        let pairs: Vec<String> = groups
             .iter()
             .take(3)
-            .map(|g| format!("row {} repeats row {}", g.rows[1], g.rows[0]))
+            .map(|g| format!("row {} repeats row {}", g.last, g.first))
             .collect();
-        let n = repeats.len() as u64;
         Ok(vec![
             finding(
                 self,
@@ -396,10 +412,10 @@ impl Rule for DuplicateRows {
                     "{n} row{} repeat{} an earlier row exactly ({})",
                     s(n),
                     if n == 1 { "s" } else { "" },
-                    examples.join("; ")
+                    pairs.join("; ")
                 ),
             )
-            .rows(&repeats, n, ctx.validation.max_examples)
+            .rows(&examples, n, ctx.validation.max_examples)
             .expected("each row once")
             .suggestion(
                 "Set [cleaning] drop_duplicate_rows = true to drop them, or fix the export.",
@@ -424,29 +440,30 @@ impl Rule for DuplicateKeys {
         let all: Vec<String> = data_columns(table).iter().map(|c| ident(c)).collect();
         let key_sql: Vec<String> = key.iter().map(|k| ident(k)).collect();
         let row = ident(ROW_COLUMN);
+        // Distinct rows (exact repeats are the duplicate_rows rule's), then keys that
+        // more than one distinct row shares: two hash aggregations.
         let sql = format!(
-            "SELECT {row}, {keys}, COUNT(*) OVER (PARTITION BY {keys}) AS n FROM \
-             (SELECT *, ROW_NUMBER() OVER (PARTITION BY {all} ORDER BY {row}) AS k FROM {t}) d \
-             WHERE k = 1 ORDER BY {row}",
+            "SELECT MIN(r) AS first, MAX(r) AS last, COUNT(*) AS n FROM \
+             (SELECT {keys}, MIN({row}) AS r FROM {t} GROUP BY {all}) d \
+             GROUP BY {keys} HAVING COUNT(*) > 1 ORDER BY first",
             keys = key_sql.join(", "),
             all = all.join(", "),
             t = ident(table.name()),
         );
         let rows = query(ctx, &sql)?;
-        let n = rows.u64s("n");
-        let row_numbers = rows.u64s(ROW_COLUMN);
-        let mut conflicting: Vec<u64> = row_numbers
-            .iter()
-            .zip(&n)
-            .filter(|(_, n)| **n > 1)
-            .map(|(r, _)| *r)
-            .collect();
-        if conflicting.is_empty() {
+        let (first, last, n) = (rows.u64s("first"), rows.u64s("last"), rows.u64s("n"));
+        if first.is_empty() {
             return Ok(Vec::new());
         }
+        let count: u64 = n.iter().sum();
+        let mut conflicting: Vec<u64> = first
+            .iter()
+            .zip(&last)
+            .take(ctx.validation.max_examples)
+            .flat_map(|(a, b)| [*a, *b])
+            .collect();
         conflicting.sort_unstable();
         conflicting.dedup();
-        let count = conflicting.len() as u64;
         let names: Vec<String> = key.iter().map(|k| k.to_string()).collect();
         Ok(vec![
             finding(self, Severity::Error, table, format!("{count} rows share a ({}) key with a different row", names.join(", ")))

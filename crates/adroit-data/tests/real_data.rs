@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn data_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mmm");
+    // Read at run time: a shared build cache may reuse this binary from another checkout.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    let dir = PathBuf::from(manifest).join("../../../shared/data/mmm");
     assert!(
         dir.is_dir(),
         "shared data not found at {} (CI provides ../shared/data beside the clone)",

@@ -15,11 +15,11 @@ struct Data {
 }
 
 fn read() -> Data {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/mmm/pymc_marketing_mmm_example.csv"
-    );
-    let mut r = csv::Reader::from_path(path).expect("shared data (../shared/data) is needed");
+    // The manifest folder is read at run time: a shared build cache may reuse this binary
+    // from another checkout, whose compile-time path would point there.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    let path = format!("{dir}/../../../shared/data/mmm/pymc_marketing_mmm_example.csv");
+    let mut r = csv::Reader::from_path(&path).expect("shared data (../shared/data) is needed");
     let mut d = Data {
         y: vec![],
         x1: vec![],
