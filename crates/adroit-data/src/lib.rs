@@ -123,7 +123,10 @@ pub fn check(
 
 /// Rows, columns, dates, grain and channels of a loaded table.
 pub fn summarize(table: &Table) -> TableSummary {
-    let date_col = if table.has("date") { "date" } else { "start" };
+    let date_col = ["date", "timestamp", "start"]
+        .into_iter()
+        .find(|c| table.has(c))
+        .unwrap_or("date");
     TableSummary {
         table: table.name().into(),
         file: table.file.clone(),
@@ -133,15 +136,10 @@ pub fn summarize(table: &Table) -> TableSummary {
             .date_range(date_col)
             .map(|(a, b)| (a.to_string(), b.to_string())),
         grain: validate::table_grain(table).map(|g| g.name().to_string()),
-        channels: if table.name() == "media" {
+        channels: if matches!(table.name(), "media" | "touchpoints") {
             table.distinct("channel")
         } else {
             Vec::new()
         },
     }
-}
-
-/// Dates as ISO strings for reports.
-pub fn iso(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
 }

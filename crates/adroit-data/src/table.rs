@@ -3,7 +3,8 @@
 use crate::contract::TableSpec;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{
-    Array, BooleanArray, Date32Array, Float64Array, StringArray, UInt64Array,
+    Array, BooleanArray, Date32Array, Float64Array, StringArray, TimestampMicrosecondArray,
+    UInt64Array,
 };
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
@@ -97,9 +98,22 @@ impl Table {
             .collect()
     }
 
-    /// First and last date of a date column.
+    /// First and last date of a date or timestamp column.
     pub fn date_range(&self, column: &str) -> Option<(NaiveDate, NaiveDate)> {
-        let dates = self.dates(column)?;
+        let Some(dates) = self.dates(column) else {
+            let ts = self
+                .batch
+                .column_by_name(column)?
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()?;
+            let day = |micros: i64| {
+                chrono::DateTime::from_timestamp_micros(micros).map(|t| t.date_naive())
+            };
+            return Some((
+                day(datafusion::arrow::compute::min(ts)?)?,
+                day(datafusion::arrow::compute::max(ts)?)?,
+            ));
+        };
         let min = datafusion::arrow::compute::min(dates)?;
         let max = datafusion::arrow::compute::max(dates)?;
         Some((date32_to_date(min)?, date32_to_date(max)?))
