@@ -622,8 +622,8 @@ impl World {
     }
 
     fn media_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
+        let mut w = CsvOut::default();
+        w.row([
             "date",
             "channel",
             "campaign",
@@ -632,10 +632,9 @@ impl World {
             "clicks",
             "conversions",
             "revenue",
-        ])
-        .expect("in memory");
+        ]);
         for r in &self.media {
-            w.write_record([
+            w.row([
                 r.date.to_string(),
                 r.channel.clone(),
                 r.campaign.clone(),
@@ -644,32 +643,29 @@ impl World {
                 r.clicks.to_string(),
                 r.conversions.to_string(),
                 format!("{:.2}", r.revenue),
-            ])
-            .expect("in memory");
+            ]);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     fn kpi_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["date", "revenue", "price", "promotion", "holiday"])
-            .expect("in memory");
+        let mut w = CsvOut::default();
+        w.row(["date", "revenue", "price", "promotion", "holiday"]);
         for k in &self.kpi {
-            w.write_record([
+            w.row([
                 k.date.to_string(),
                 format!("{:.2}", k.revenue),
                 format!("{:.2}", k.price),
                 u8::from(k.promotion).to_string(),
                 u8::from(k.holiday).to_string(),
-            ])
-            .expect("in memory");
+            ]);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     fn experiments_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
+        let mut w = CsvOut::default();
+        w.row([
             "channel",
             "start",
             "end",
@@ -677,10 +673,9 @@ impl World {
             "spend",
             "lift_lower",
             "lift_upper",
-        ])
-        .expect("in memory");
+        ]);
         for e in &self.truth.experiments {
-            w.write_record([
+            w.row([
                 e.channel.clone(),
                 e.start.to_string(),
                 e.end.to_string(),
@@ -688,34 +683,31 @@ impl World {
                 format!("{:.2}", e.spend),
                 format!("{:.2}", e.lift_lower),
                 format!("{:.2}", e.lift_upper),
-            ])
-            .expect("in memory");
+            ]);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     fn transactions_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["customer_id", "timestamp", "amount", "order_id", "channel"])
-            .expect("in memory");
+        let mut w = CsvOut::default();
+        w.row(["customer_id", "timestamp", "amount", "order_id", "channel"]);
         for t in &self.transactions {
-            w.write_record([
+            w.row([
                 t.customer_id.clone(),
                 t.timestamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 format!("{:.2}", t.amount),
                 t.order_id.clone(),
                 t.channel.clone(),
-            ])
-            .expect("in memory");
+            ]);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     /// The texts table, or (`truth`) each text's true sentiment and aspects.
     fn texts_csv(&self, truth: bool) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = CsvOut::default();
         if truth {
-            w.write_record([
+            w.row([
                 "id",
                 "sentiment",
                 "score",
@@ -725,10 +717,9 @@ impl World {
                 "emoji",
                 "typo",
                 "mixed_language",
-            ])
-            .expect("in memory");
+            ]);
         } else {
-            w.write_record([
+            w.row([
                 "id",
                 "timestamp",
                 "text",
@@ -736,8 +727,7 @@ impl World {
                 "source",
                 "product",
                 "rating",
-            ])
-            .expect("in memory");
+            ]);
         }
         for t in &self.texts {
             let record = if truth {
@@ -768,39 +758,37 @@ impl World {
                     t.rating.to_string(),
                 ]
             };
-            w.write_record(&record).expect("in memory");
+            w.row(&record);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     fn touchpoints_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
+        let mut w = CsvOut::default();
+        w.row([
             "user_id",
             "timestamp",
             "channel",
             "campaign",
             "conversion",
             "value",
-        ])
-        .expect("in memory");
+        ]);
         for t in &self.touches {
-            w.write_record([
+            w.row([
                 t.user_id.clone(),
                 t.timestamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 t.channel.clone(),
                 t.campaign.clone(),
                 u8::from(t.conversion).to_string(),
                 format!("{:.2}", t.value.unwrap_or(0.0)),
-            ])
-            .expect("in memory");
+            ]);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     fn customers_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
+        let mut w = CsvOut::default();
+        w.row([
             "customer_id",
             "first_purchase",
             "lambda",
@@ -809,10 +797,9 @@ impl World {
             "alive_at_end",
             "purchases",
             "acquisition_channel",
-        ])
-        .expect("in memory");
+        ]);
         for c in &self.customers {
-            w.write_record([
+            w.row([
                 c.id.clone(),
                 c.first_purchase.to_string(),
                 c.lambda.to_string(),
@@ -821,20 +808,18 @@ impl World {
                 u8::from(c.alive_at_end).to_string(),
                 c.purchases.to_string(),
                 c.acquisition_channel.clone(),
-            ])
-            .expect("in memory");
+            ]);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     /// The campaign table, or (`truth`) each customer's true purchase chances and uplift.
     fn campaign_csv(&self, truth: bool) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = CsvOut::default();
         if truth {
-            w.write_record(["customer_id", "p_control", "p_treated", "true_uplift"])
-                .expect("in memory");
+            w.row(["customer_id", "p_control", "p_treated", "true_uplift"]);
         } else {
-            w.write_record([
+            w.row([
                 "customer_id",
                 "treatment",
                 "outcome",
@@ -843,8 +828,7 @@ impl World {
                 "past_purchases",
                 "member",
                 "region",
-            ])
-            .expect("in memory");
+            ]);
         }
         for c in &self.campaign {
             let record = if truth {
@@ -866,13 +850,13 @@ impl World {
                     c.region.to_string(),
                 ]
             };
-            w.write_record(&record).expect("in memory");
+            w.row(&record);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
     }
 
     fn truth_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = CsvOut::default();
         let mut header = vec![
             "date".to_string(),
             "baseline".into(),
@@ -882,14 +866,34 @@ impl World {
             "noise".into(),
         ];
         header.extend(self.truth.channels.iter().map(|c| c.name.clone()));
-        w.write_record(&header).expect("in memory");
+        w.row(&header);
         for (d, k) in self.kpi.iter().enumerate() {
             let mut rec = vec![k.date.to_string()];
             rec.extend(self.decomposition[d].iter().map(|v| v.to_string()));
             rec.extend(self.contributions[d].iter().map(|v| v.to_string()));
-            w.write_record(&rec).expect("in memory");
+            w.row(&rec);
         }
-        w.into_inner().expect("in memory")
+        w.bytes()
+    }
+}
+
+/// A CSV table built in memory, where writes cannot fail.
+#[derive(Default)]
+struct CsvOut(Vec<Vec<String>>);
+
+impl CsvOut {
+    fn row<I: IntoIterator<Item = T>, T: ToString>(&mut self, record: I) {
+        self.0
+            .push(record.into_iter().map(|v| v.to_string()).collect());
+    }
+
+    fn bytes(self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for record in self.0 {
+            w.write_record(&record)
+                .expect("writing to memory cannot fail");
+        }
+        w.into_inner().expect("writing to memory cannot fail")
     }
 }
 
