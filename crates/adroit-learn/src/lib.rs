@@ -1,5 +1,7 @@
 //! The data-mining toolkit. Pure computation: columns in, fitted models and statistics out.
 //!
-//! So far: [`ols`], ordinary least squares with a statsmodels-style summary.
+//! So far: [`ols`], ordinary least squares with a statsmodels-style summary, and
+//! [`metrics`] for evaluating regressions and binary classifiers.
 
+pub mod metrics;
 pub mod ols;
