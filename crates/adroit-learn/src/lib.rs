@@ -2,8 +2,10 @@
 //!
 //! So far: [`ols`], ordinary least squares with a statsmodels-style summary, and
 //! [`metrics`] for evaluating regressions and binary classifiers, and [`rules`] for
-//! frequent itemsets and association rules.
+//! frequent itemsets and association rules, and [`cluster`] for k-means and the
+//! silhouette.
 
+pub mod cluster;
 pub mod metrics;
 pub mod ols;
 pub mod rules;
