@@ -154,20 +154,36 @@ pub fn silhouette(rows: &[Vec<f64>], labels: &[usize]) -> Option<f64> {
     Some(total / rows.len() as f64)
 }
 
-/// Fits k = `from ..= to` and returns (k, inertia, silhouette) for each, and the k with
-/// the best silhouette.
+/// One point of the curves used to choose k.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct KScore {
+    pub k: usize,
+    /// The elbow curve.
+    pub inertia: f64,
+    pub silhouette: f64,
+}
+
+/// Fits k = `from ..= to` and scores each; the best k is the one with the highest
+/// silhouette.
 pub fn choose_k(
     rows: &[Vec<f64>],
     from: usize,
     to: usize,
     seed: u64,
-) -> Option<(usize, Vec<(usize, f64, f64)>)> {
+) -> Option<(usize, Vec<KScore>)> {
     let mut curve = Vec::new();
     for k in from.max(2)..=to.min(rows.len()) {
         let fit = kmeans(rows, k, seed, 5)?;
-        curve.push((k, fit.inertia, silhouette(rows, &fit.labels)?));
+        curve.push(KScore {
+            k,
+            inertia: fit.inertia,
+            silhouette: silhouette(rows, &fit.labels)?,
+        });
     }
-    let best = curve.iter().max_by(|a, b| a.2.total_cmp(&b.2))?.0;
+    let best = curve
+        .iter()
+        .max_by(|a, b| a.silhouette.total_cmp(&b.silhouette))?
+        .k;
     Some((best, curve))
 }
 
@@ -209,7 +225,9 @@ mod tests {
         let (best, curve) = choose_k(&rows, 2, 6, 1).unwrap();
         assert_eq!(best, 3, "{curve:?}");
         assert!(
-            curve.windows(2).all(|w| w[1].1 <= w[0].1 + 1e-9),
+            curve
+                .windows(2)
+                .all(|w| w[1].inertia <= w[0].inertia + 1e-9),
             "inertia falls with k: {curve:?}"
         );
         assert_eq!(
