@@ -42,17 +42,6 @@ pub enum TableFormat {
     Parquet,
 }
 
-/// The contract tables of a world, as written by `World::files`.
-const TABLES: [&str; 7] = [
-    "media.csv",
-    "kpi.csv",
-    "touchpoints.csv",
-    "transactions.csv",
-    "texts.csv",
-    "experiments.csv",
-    "campaign_responses.csv",
-];
-
 pub fn run(args: SimulateArgs) -> Result<ExitCode, String> {
     let mut channels: Vec<String> = Vec::new();
     for c in args.channels.iter().map(|c| c.trim()) {
@@ -129,27 +118,36 @@ pub fn write_world(
     format: TableFormat,
 ) -> Result<(), String> {
     let mut config = String::new();
+    let mut renamed: Vec<(&str, String)> = Vec::new();
+    let engine = match format {
+        TableFormat::Parquet => Some(adroit_data::Engine::new().map_err(|e| e.to_string())?),
+        TableFormat::Csv => None,
+    };
     for (name, bytes) in world.files() {
         if name == "adroit.toml" {
             config = String::from_utf8(bytes).map_err(|e| e.to_string())?;
             continue;
         }
         output::write_atomic(&dir.join(name), &bytes)?;
-    }
-    if format == TableFormat::Parquet {
-        let engine = adroit_data::Engine::new().map_err(|e| e.to_string())?;
-        for table in TABLES {
-            let parquet = table.replace(".csv", ".parquet");
+        // Contract tables (not the truth files) become Parquet when asked.
+        if let Some(engine) = &engine
+            && !name.starts_with("truth")
+            && name.ends_with(".csv")
+        {
+            let parquet = name.replace(".csv", ".parquet");
             engine
-                .csv_to_parquet(&dir.join(table), &dir.join(&parquet))
+                .csv_to_parquet(&dir.join(name), &dir.join(&parquet))
                 .map_err(|e| format!("cannot write {parquet}: {e}"))?;
-            std::fs::remove_file(dir.join(table))
-                .map_err(|e| format!("cannot remove {table}: {e}"))?;
-            config = config.replace(
-                &format!("path = \"{table}\""),
-                &format!("path = \"{parquet}\""),
-            );
+            std::fs::remove_file(dir.join(name))
+                .map_err(|e| format!("cannot remove {name}: {e}"))?;
+            renamed.push((name, parquet));
         }
+    }
+    for (csv, parquet) in renamed {
+        config = config.replace(
+            &format!("path = \"{csv}\""),
+            &format!("path = \"{parquet}\""),
+        );
     }
     output::write_atomic(&dir.join("adroit.toml"), config.as_bytes())
 }

@@ -86,7 +86,6 @@ fn unterminated_quote_is_reported_not_swallowed() {
         "{:#?}",
         loaded.report.findings
     );
-    assert!(loaded.table("media").is_none() || !error_rules(&loaded).is_empty());
 }
 
 #[test]
