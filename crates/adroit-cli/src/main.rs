@@ -3,7 +3,10 @@
 
 mod check;
 mod demo;
+mod frame;
 mod metrics;
+mod mining;
+mod model;
 mod output;
 mod simulate;
 
@@ -27,6 +30,12 @@ enum Command {
     Check(check::CheckArgs),
     /// Channel performance per group and period: spend, CTR, CPC, CPM, CPA, ROAS, ROI, change.
     Metrics(metrics::MetricsArgs),
+    /// Train, apply and explain predictive models (regression, classification).
+    Model(model::ModelArgs),
+    /// Segment rows with k-means; choose k by silhouette; centers in the data's units.
+    Cluster(mining::ClusterArgs),
+    /// Frequent itemsets and association rules (support, confidence, lift) from baskets.
+    Rules(mining::RulesArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
@@ -38,6 +47,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Metrics(args) => metrics::run(args),
+        Command::Model(args) => model::run(args),
+        Command::Cluster(args) => mining::run_cluster(args),
+        Command::Rules(args) => mining::run_rules(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };

@@ -110,6 +110,11 @@ impl Progress {
         });
     }
 
+    /// Shows a free-form step (model training, tuning trials).
+    pub fn message(&self, text: impl Into<String>) {
+        self.0.set_message(text.into());
+    }
+
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }

@@ -265,6 +265,20 @@ impl TableSpec {
         }
     }
 
+    /// Any table outside the contracts (model training data, a customer list): every
+    /// column is taken under its own name, as a number when every value parses as one,
+    /// otherwise as text.
+    pub fn any(file: FileOptions) -> TableSpec {
+        TableSpec {
+            table: "data",
+            file,
+            fields: vec![],
+            wide: None,
+            extra_types: Default::default(),
+            key: vec![],
+        }
+    }
+
     /// Every table the config names, in load order.
     pub fn all(config: &Config) -> Vec<TableSpec> {
         let mut specs = Vec::new();

@@ -22,6 +22,8 @@ pub mod table;
 pub mod validate;
 
 pub use contract::{FieldType, TableSpec};
+/// Arrow, as the loaded tables hold it (doors read columns without depending on DataFusion).
+pub use datafusion::arrow;
 pub use engine::Engine;
 pub use load::{LoadOptions, TableLoad, load_table};
 pub use panel::{PanelBy, PanelError, PanelGrain, media_panel, media_panel_direct, media_sums};
@@ -81,6 +83,24 @@ pub fn load_all(engine: &Engine, config: &Config, base: &Path, progress: &dyn Fn
         }
     }
     Loaded { tables, report }
+}
+
+/// Loads a table outside the contracts (training data, a customer list): every column
+/// under its own name, a number where every value parses as one, else text. Errors
+/// (an unreadable file, a malformed line) come back as findings, as for contract tables.
+pub fn load_any(engine: &Engine, file: adroit_config::FileOptions) -> TableLoad {
+    let spec = TableSpec::any(file);
+    let validation = adroit_config::Validation::default();
+    let cleaning = adroit_config::Cleaning::default();
+    load_table(
+        engine,
+        &spec,
+        LoadOptions {
+            base: Path::new(""),
+            validation: &validation,
+            cleaning: &cleaning,
+        },
+    )
 }
 
 /// Loads and validates every table: the full data-quality report.

@@ -372,8 +372,9 @@ fn resolve(
             return Err(missing(field, &field.source));
         }
     }
-    // Campaign responses without a feature list take every other column as a feature.
-    if spec.table == "campaign_responses" && spec.fields.len() == 3 {
+    // Campaign responses without a feature list take every other column as a feature;
+    // a generic table takes every column.
+    if (spec.table == "campaign_responses" && spec.fields.len() == 3) || spec.table == "data" {
         let used: Vec<String> = resolved.iter().map(|r| r.column.clone()).collect();
         for h in header.iter().filter(|h| !used.contains(h)) {
             resolved.push(Resolved {

@@ -163,17 +163,18 @@ pub struct KScore {
     pub silhouette: f64,
 }
 
-/// Fits k = `from ..= to` and scores each; the best k is the one with the highest
-/// silhouette.
+/// Fits k = `from ..= to` (each with `restarts` k-means++ starts, as [`kmeans`]) and
+/// scores each; the best k is the one with the highest silhouette.
 pub fn choose_k(
     rows: &[Vec<f64>],
     from: usize,
     to: usize,
     seed: u64,
+    restarts: usize,
 ) -> Option<(usize, Vec<KScore>)> {
     let mut curve = Vec::new();
     for k in from.max(2)..=to.min(rows.len()) {
-        let fit = kmeans(rows, k, seed, 5)?;
+        let fit = kmeans(rows, k, seed, restarts)?;
         curve.push(KScore {
             k,
             inertia: fit.inertia,
@@ -185,6 +186,54 @@ pub fn choose_k(
         .max_by(|a, b| a.silhouette.total_cmp(&b.silhouette))?
         .k;
     Some((best, curve))
+}
+
+/// Per-column z-scores: mean 0 and population standard deviation 1, so no column
+/// dominates the distances by its units. A constant column keeps scale 1 (as
+/// scikit-learn's `StandardScaler`), so it becomes all zeros.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Standardizer {
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+}
+
+impl Standardizer {
+    /// The means and standard deviations of `rows`' columns; `None` without rows.
+    pub fn fit(rows: &[Vec<f64>]) -> Option<Standardizer> {
+        let dim = rows.first()?.len();
+        let n = rows.len() as f64;
+        let mean: Vec<f64> = (0..dim)
+            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect();
+        let scale = (0..dim)
+            .map(|j| {
+                let sd = (rows.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n).sqrt();
+                if sd > 0.0 && sd.is_finite() { sd } else { 1.0 }
+            })
+            .collect();
+        Some(Standardizer { mean, scale })
+    }
+
+    /// `rows` in standard units.
+    pub fn transform(&self, rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        rows.iter()
+            .map(|r| {
+                r.iter()
+                    .zip(self.mean.iter().zip(&self.scale))
+                    .map(|(x, (m, s))| (x - m) / s)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A point (a cluster center) back in the original units.
+    pub fn inverse(&self, point: &[f64]) -> Vec<f64> {
+        point
+            .iter()
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(z, (m, s))| z * s + m)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -222,7 +271,7 @@ mod tests {
             let first = fit.labels[b];
             assert!((b..300).step_by(3).all(|i| fit.labels[i] == first));
         }
-        let (best, curve) = choose_k(&rows, 2, 6, 1).unwrap();
+        let (best, curve) = choose_k(&rows, 2, 6, 1, 5).unwrap();
         assert_eq!(best, 3, "{curve:?}");
         assert!(
             curve
@@ -235,6 +284,18 @@ mod tests {
             kmeans(&rows, 3, 1, 5),
             "deterministic for a seed"
         );
+    }
+
+    #[test]
+    fn standardizer_uses_the_population_sd_and_inverts() {
+        let rows = vec![vec![1.0, 5.0], vec![3.0, 5.0]];
+        let z = Standardizer::fit(&rows).unwrap();
+        assert_eq!(z.mean, vec![2.0, 5.0]);
+        // Population sd of {1, 3} is 1; the constant column keeps scale 1.
+        assert_eq!(z.scale, vec![1.0, 1.0]);
+        assert_eq!(z.transform(&rows), vec![vec![-1.0, 0.0], vec![1.0, 0.0]]);
+        assert_eq!(z.inverse(&[1.0, 0.0]), vec![3.0, 5.0]);
+        assert_eq!(Standardizer::fit(&[]), None);
     }
 
     #[test]

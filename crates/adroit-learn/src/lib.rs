@@ -1,11 +1,22 @@
-//! The data-mining toolkit. Pure computation: columns in, fitted models and statistics out.
+//! The data-mining toolkit. Pure computation: columns in, fitted models and statistics
+//! out; no files, no network, no printing.
 //!
-//! So far: [`ols`], ordinary least squares with a statsmodels-style summary, and
-//! [`metrics`] for evaluating regressions and binary classifiers, and [`rules`] for
-//! frequent itemsets and association rules, and [`cluster`] for k-means and the
-//! silhouette.
+//! - [`data`]: the raw [`data::Frame`] models read and the encoded [`data::Matrix`];
+//! - [`encode`]: preprocessing saved with the model (fills, one-hot, scaling);
+//! - [`model`]: the [`model::Predict`] / [`model::Explain`] traits, the [`model::Algo`]
+//!   registry, training, cross-validation, tuning, importance;
+//! - [`linear`] (ridge, lasso, elastic net, logistic), [`ols`] (with its statistics
+//!   table), [`tree`] (histogram trees and TreeSHAP), [`ensemble`] (tree, forest, GBDT);
+//! - [`metrics`], [`fairness`], [`cluster`] (k-means), [`rules`] (FP-growth).
 
 pub mod cluster;
+pub mod data;
+pub mod encode;
+pub mod ensemble;
+pub mod fairness;
+pub mod linear;
 pub mod metrics;
+pub mod model;
 pub mod ols;
 pub mod rules;
+pub mod tree;

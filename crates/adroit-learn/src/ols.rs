@@ -8,7 +8,7 @@
 
 use faer::linalg::solvers::{DenseSolveCore, SolveLstsq};
 use faer::{Mat, Side};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
 
 /// Why a regression cannot be fitted.
@@ -31,7 +31,7 @@ pub enum OlsError {
 }
 
 /// One coefficient's line of the table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coefficient {
     pub name: String,
     pub estimate: f64,
@@ -45,7 +45,7 @@ pub struct Coefficient {
 }
 
 /// A fitted regression and its statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OlsFit {
     pub coefficients: Vec<Coefficient>,
     pub rows: usize,
