@@ -2,7 +2,7 @@
 
 use crate::output::{self, Progress, Sources};
 use adroit_config::Config;
-use adroit_data::{Engine, Finding, PanelBy, PanelError, PanelGrain};
+use adroit_data::{Engine, PanelBy, PanelError, PanelGrain};
 use adroit_metrics::{METRIC_NAMES, PeriodMetrics};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,33 +72,9 @@ pub fn compute(
             by,
             grain,
         })),
-        Err(PanelError::Invalid(errors)) => Ok(Err(describe_errors(&errors))),
+        Err(PanelError::Invalid(errors)) => Ok(Err(output::describe_errors("media", &errors))),
         Err(e) => Err(e.to_string()),
     }
-}
-
-/// The loader's errors, at most ten, one line each.
-fn describe_errors(errors: &[Finding]) -> String {
-    let mut msg = String::from(
-        "the media table has errors; fix them first (adroit check shows the full report):",
-    );
-    for f in errors.iter().take(10) {
-        let column = f
-            .column
-            .as_ref()
-            .map(|c| format!("column `{c}` "))
-            .unwrap_or_default();
-        msg.push_str(&format!(
-            "\n  {} {column}{}: {}",
-            f.file,
-            f.where_text(),
-            f.message
-        ));
-    }
-    if errors.len() > 10 {
-        msg.push_str(&format!("\n  … and {} more", errors.len() - 10));
-    }
-    msg
 }
 
 pub fn run(args: MetricsArgs) -> Result<ExitCode, String> {

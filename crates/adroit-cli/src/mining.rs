@@ -611,7 +611,7 @@ fn transaction_baskets(
         .collect();
     let table = match loaded.table {
         Some(t) if errors.is_empty() => t,
-        _ => return Ok(Err(describe_errors(&errors))),
+        _ => return Ok(Err(output::describe_errors("transactions", errors))),
     };
     let shown = table.file.clone();
     if !table.has("product") {
@@ -687,30 +687,6 @@ fn transaction_baskets(
         items: items.names,
         notes,
     }))
-}
-
-/// The loader's errors, at most ten, one line each.
-fn describe_errors(errors: &[&Finding]) -> String {
-    let mut msg = String::from(
-        "the transactions table has errors; fix them first (adroit check shows the full report):",
-    );
-    for f in errors.iter().take(10) {
-        let column = f
-            .column
-            .as_ref()
-            .map(|c| format!("column `{c}` "))
-            .unwrap_or_default();
-        msg.push_str(&format!(
-            "\n  {} {column}{}: {}",
-            f.file,
-            f.where_text(),
-            f.message
-        ));
-    }
-    if errors.len() > 10 {
-        msg.push_str(&format!("\n  … and {} more", errors.len() - 10));
-    }
-    msg
 }
 
 /// A mined itemset with item names.

@@ -210,6 +210,34 @@ pub fn table() -> comfy_table::Table {
     t
 }
 
+/// A table's loading errors, at most ten, one line each, for a command that cannot go on.
+pub fn describe_errors<'a>(
+    table: &str,
+    errors: impl IntoIterator<Item = &'a adroit_data::Finding>,
+) -> String {
+    let errors: Vec<&adroit_data::Finding> = errors.into_iter().collect();
+    let mut msg = format!(
+        "the {table} table has errors; fix them first (adroit check shows the full report):"
+    );
+    for f in errors.iter().take(10) {
+        let column = f
+            .column
+            .as_ref()
+            .map(|c| format!("column `{c}` "))
+            .unwrap_or_default();
+        msg.push_str(&format!(
+            "\n  {} {column}{}: {}",
+            f.file,
+            f.where_text(),
+            f.message
+        ));
+    }
+    if errors.len() > 10 {
+        msg.push_str(&format!("\n  … and {} more", errors.len() - 10));
+    }
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 
 use crate::data::Matrix;
 use crate::linear::{Link, sigmoid};
-use crate::model::{Explain, FitError, Predict, Shap, Task};
+use crate::model::{Explain, FitError, Predict, Shap, Task, check_fit_input};
 use crate::tree::{Binned, Criterion, GrowParams, Tree, grow};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -182,31 +182,6 @@ impl Default for GbdtParams {
     }
 }
 
-fn check(x: &Matrix, y: &[f64], task: Task) -> Result<(), FitError> {
-    if y.len() != x.rows() {
-        return Err(FitError::Shape(format!(
-            "{} target values for {} rows",
-            y.len(),
-            x.rows()
-        )));
-    }
-    if x.rows() < 2 {
-        return Err(FitError::TooFewRows {
-            rows: x.rows(),
-            needed: 2,
-        });
-    }
-    if y.iter().any(|v| !v.is_finite()) {
-        return Err(FitError::NotFinite("the target".into()));
-    }
-    if task == Task::Classify && y.iter().any(|v| *v != 0.0 && *v != 1.0) {
-        return Err(FitError::Parameter(
-            "classification needs a 0/1 target".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// One decision tree. Classification leaves hold the share of positives.
 pub fn fit_tree(
     x: &Matrix,
@@ -214,7 +189,7 @@ pub fn fit_tree(
     task: Task,
     p: &TreeParams,
 ) -> Result<TreeEnsemble, FitError> {
-    check(x, y, task)?;
+    check_fit_input(x, y, task)?;
     let binned = Binned::new(x, p.max_bins);
     let h = vec![1.0; y.len()];
     let grow_params = GrowParams {
@@ -258,7 +233,7 @@ pub fn fit_forest(
     p: &ForestParams,
     seed: u64,
 ) -> Result<TreeEnsemble, FitError> {
-    check(x, y, task)?;
+    check_fit_input(x, y, task)?;
     if p.n_trees == 0 {
         return Err(FitError::Parameter(
             "a forest needs at least one tree".into(),
@@ -314,7 +289,7 @@ pub fn fit_gbdt(
     task: Task,
     p: &GbdtParams,
 ) -> Result<TreeEnsemble, FitError> {
-    check(x, y, task)?;
+    check_fit_input(x, y, task)?;
     if p.learning_rate.is_nan() || p.learning_rate <= 0.0 || p.num_leaves < 2 {
         return Err(FitError::Parameter(format!(
             "learning_rate must be > 0 and num_leaves ≥ 2, got {} and {}",

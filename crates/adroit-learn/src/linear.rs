@@ -10,7 +10,7 @@
 //!   is not penalised).
 
 use crate::data::Matrix;
-use crate::model::{Explain, FitError, Predict, Shap};
+use crate::model::{Explain, FitError, Predict, Shap, Task, check_fit_input};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use serde::{Deserialize, Serialize};
@@ -98,31 +98,6 @@ impl Explain for LinearModel {
     }
 }
 
-fn check(x: &Matrix, y: &[f64]) -> Result<(), FitError> {
-    if y.len() != x.rows() {
-        return Err(FitError::Shape(format!(
-            "{} target values for {} rows",
-            y.len(),
-            x.rows()
-        )));
-    }
-    if x.rows() < 2 {
-        return Err(FitError::TooFewRows {
-            rows: x.rows(),
-            needed: 2,
-        });
-    }
-    if y.iter().any(|v| !v.is_finite()) {
-        return Err(FitError::NotFinite("the target".into()));
-    }
-    for j in 0..x.cols() {
-        if x.col(j).iter().any(|v| !v.is_finite()) {
-            return Err(FitError::NotFinite(format!("encoded column {j}")));
-        }
-    }
-    Ok(())
-}
-
 fn column_means(x: &Matrix) -> Vec<f64> {
     (0..x.cols())
         .map(|j| x.col(j).iter().sum::<f64>() / x.rows() as f64)
@@ -131,7 +106,7 @@ fn column_means(x: &Matrix) -> Vec<f64> {
 
 /// Ridge regression: minimises ‖y − Xw − b‖² + α‖w‖² (sklearn's `Ridge(alpha)`).
 pub fn ridge(x: &Matrix, y: &[f64], alpha: f64) -> Result<LinearModel, FitError> {
-    check(x, y)?;
+    check_fit_input(x, y, Task::Regress)?;
     let (n, p) = (x.rows(), x.cols());
     let means = column_means(x);
     let y_mean = y.iter().sum::<f64>() / n as f64;
@@ -168,7 +143,7 @@ pub fn elastic_net(
     max_iter: usize,
     tol: f64,
 ) -> Result<LinearModel, FitError> {
-    check(x, y)?;
+    check_fit_input(x, y, Task::Regress)?;
     if !(0.0..=1.0).contains(&l1_ratio) || alpha < 0.0 {
         return Err(FitError::Parameter(format!(
             "alpha must be ≥ 0 and l1_ratio in [0, 1], got alpha {alpha}, l1_ratio {l1_ratio}"
@@ -235,12 +210,7 @@ fn soft_threshold(z: f64, gamma: f64) -> f64 {
 /// L2-penalised logistic regression: minimises ½‖w‖² + C Σ log-loss (sklearn's
 /// `LogisticRegression(C)`), `y` holding 0 and 1.
 pub fn logistic(x: &Matrix, y: &[f64], c: f64, max_iter: usize) -> Result<LinearModel, FitError> {
-    check(x, y)?;
-    if y.iter().any(|v| *v != 0.0 && *v != 1.0) {
-        return Err(FitError::Parameter(
-            "logistic regression needs a 0/1 target".into(),
-        ));
-    }
+    check_fit_input(x, y, Task::Classify)?;
     if c.is_nan() || c <= 0.0 {
         return Err(FitError::Parameter(format!("C must be > 0, got {c}")));
     }

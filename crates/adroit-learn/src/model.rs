@@ -61,6 +61,36 @@ pub enum FitError {
     Ols(#[from] ols::OlsError),
 }
 
+/// The checks every fit starts with: one finite target per row, at least two rows,
+/// finite features, and a 0/1 target when classifying.
+pub(crate) fn check_fit_input(x: &Matrix, y: &[f64], task: Task) -> Result<(), FitError> {
+    if y.len() != x.rows() {
+        return Err(FitError::Shape(format!(
+            "{} target values for {} rows",
+            y.len(),
+            x.rows()
+        )));
+    }
+    if x.rows() < 2 {
+        return Err(FitError::TooFewRows {
+            rows: x.rows(),
+            needed: 2,
+        });
+    }
+    if y.iter().any(|v| !v.is_finite()) {
+        return Err(FitError::NotFinite("the target".into()));
+    }
+    if let Some(j) = (0..x.cols()).find(|&j| x.col(j).iter().any(|v| !v.is_finite())) {
+        return Err(FitError::NotFinite(format!("encoded column {j}")));
+    }
+    if task == Task::Classify && y.iter().any(|v| *v != 0.0 && *v != 1.0) {
+        return Err(FitError::Parameter(
+            "classification needs a 0/1 target".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Anything that can go wrong between a frame and a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LearnError {
