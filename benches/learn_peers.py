@@ -106,34 +106,37 @@ def die(message: str, code: int = 2) -> NoReturn:
 # --- 1. environment ---------------------------------------------------------------
 
 
-def importable(python: str) -> bool:
-    code = "import " + ", ".join(MODULES)
+def importable(python: str, modules: list) -> bool:
+    code = "import " + ", ".join(modules)
     return subprocess.run([python, "-c", code], capture_output=True).returncode == 0
 
 
-def ensure_modules() -> None:
-    """Import the peers, or bootstrap a venv with them and re-exec into it."""
+def ensure_modules(modules: list = MODULES, pip_names: list = PIP_NAMES, script: str = __file__) -> None:
+    """Import the peers, or bootstrap a venv with them and re-exec `script` in it.
+
+    The other bench scripts call this with their own module lists and path.
+    """
     try:
-        for name in MODULES:
+        for name in modules:
             __import__(name)
         return
     except Exception:  # ImportError, or OSError from lightgbm's shared library
         pass
     if os.environ.get("ADROIT_BENCH_REEXEC"):
-        die(f"{', '.join(MODULES)} are still not all importable with {sys.executable}")
+        die(f"{', '.join(modules)} are still not all importable with {sys.executable}")
     venv = Path(os.environ.get("ADROIT_BENCH_VENV") or Path.home() / ".cache" / "adroit-bench-venv")
     python = venv / "bin" / "python"
     if not python.exists():
         print(f"peer libraries not found; creating a venv at {venv}", file=sys.stderr)
         if subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode != 0:
             die("could not create the venv (on Debian/Ubuntu: apt-get install python3-venv)")
-    if not importable(str(python)):
-        print(f"installing {' '.join(PIP_NAMES)} into {venv}", file=sys.stderr)
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PIP_NAMES]
+    if not importable(str(python), modules):
+        print(f"installing {' '.join(pip_names)} into {venv}", file=sys.stderr)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_names]
         if subprocess.run(pip).returncode != 0:
-            die(f"pip install {' '.join(PIP_NAMES)} failed")
+            die(f"pip install {' '.join(pip_names)} failed")
     os.environ["ADROIT_BENCH_REEXEC"] = "1"
-    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    os.execv(str(python), [str(python), str(Path(script).resolve()), *sys.argv[1:]])
 
 
 def cpu_model() -> str:

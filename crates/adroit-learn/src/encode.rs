@@ -133,12 +133,14 @@ impl Encoder {
                     if present.is_empty() {
                         return Err(SchemaError::AllMissing(name.clone()));
                     }
-                    present.sort_by(f64::total_cmp);
                     let m = present.len();
+                    let (below, &mut upper, _) =
+                        present.select_nth_unstable_by(m / 2, f64::total_cmp);
                     let fill = if m % 2 == 1 {
-                        present[m / 2]
+                        upper
                     } else {
-                        (present[m / 2 - 1] + present[m / 2]) / 2.0
+                        let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        (lower + upper) / 2.0
                     };
                     FeatureEncoding::Numeric {
                         name: name.clone(),
@@ -148,10 +150,12 @@ impl Encoder {
                 Values::Categorical(v) => {
                     let mut levels: Vec<String> = v
                         .iter()
-                        .map(|x| x.as_deref().unwrap_or(MISSING_LEVEL).to_string())
-                        .collect::<std::collections::BTreeSet<_>>()
+                        .map(|x| x.as_deref().unwrap_or(MISSING_LEVEL))
+                        .collect::<foldhash::HashSet<&str>>()
                         .into_iter()
+                        .map(String::from)
                         .collect();
+                    levels.sort_unstable();
                     let dropped = if opts.drop_first && !levels.is_empty() {
                         Some(levels.remove(0))
                     } else {
@@ -269,23 +273,34 @@ impl Encoder {
                     },
                     values,
                 ) => {
-                    let text: Vec<Option<String>> = match values {
-                        Values::Categorical(v) => v.clone(),
+                    let formatted: Vec<Option<String>>;
+                    let text: &[Option<String>] = match values {
+                        Values::Categorical(v) => v,
                         // Numbers where categories were trained (codes that happen to be
                         // all numeric here): compare them as text.
-                        Values::Numeric(v) => v
-                            .iter()
-                            .map(|x| x.is_finite().then(|| format!("{x}")))
-                            .collect(),
+                        Values::Numeric(v) => {
+                            formatted = v
+                                .iter()
+                                .map(|x| x.is_finite().then(|| format!("{x}")))
+                                .collect();
+                            &formatted
+                        }
                     };
+                    // A fast (non-cryptographic) hash: one lookup per cell is most of
+                    // the encoding time.
+                    let index: foldhash::HashMap<&str, usize> = levels
+                        .iter()
+                        .enumerate()
+                        .map(|(k, l)| (l.as_str(), k))
+                        .collect();
                     let mut dummies = vec![vec![0.0; n]; levels.len()];
                     for (i, s) in text.iter().enumerate() {
                         let s = s.as_deref().unwrap_or(MISSING_LEVEL);
-                        match levels.binary_search_by(|l| l.as_str().cmp(s)) {
-                            Ok(k) => dummies[k][i] = 1.0,
-                            Err(_) if dropped.as_deref() == Some(s) => {}
-                            Err(_) if self.unseen == Unseen::Ignore => {}
-                            Err(_) => {
+                        match index.get(s) {
+                            Some(&k) => dummies[k][i] = 1.0,
+                            None if dropped.as_deref() == Some(s) => {}
+                            None if self.unseen == Unseen::Ignore => {}
+                            None => {
                                 let mut known: Vec<&str> =
                                     levels.iter().map(String::as_str).collect();
                                 known.extend(dropped.as_deref());

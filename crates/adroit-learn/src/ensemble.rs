@@ -329,11 +329,18 @@ pub fn fit_gbdt(
                 }
             }
             Task::Classify => {
-                for i in 0..n {
-                    let q = sigmoid(score[i]);
-                    g[i] = y[i] - q;
-                    h[i] = q * (1.0 - q);
-                }
+                // exp() for every row and tree is a tenth of the fit: spread it.
+                g.par_chunks_mut(4096)
+                    .zip(h.par_chunks_mut(4096))
+                    .enumerate()
+                    .for_each(|(c, (g, h))| {
+                        let at = c * 4096;
+                        for (k, (gi, hi)) in g.iter_mut().zip(h.iter_mut()).enumerate() {
+                            let q = sigmoid(score[at + k]);
+                            *gi = y[at + k] - q;
+                            *hi = q * (1.0 - q);
+                        }
+                    });
             }
         }
         let rows = (0..n as u32).collect();

@@ -502,6 +502,8 @@ struct Split {
     gain: f64,
     feature: usize,
     bin: usize,
+    /// Sums of the rows going left, read off the histogram (no second pass over rows).
+    left: Bin,
 }
 
 /// A leaf that may still be split.
@@ -547,12 +549,7 @@ pub fn grow(
 ) -> Grown {
     let p = binned.features();
     let mut tree = Tree::default();
-    let sums = rows.iter().fold(Bin::default(), |mut acc, &r| {
-        acc.g += g[r as usize];
-        acc.h += h[r as usize];
-        acc.n += 1;
-        acc
-    });
+    let sums = sum_rows(g, h, &rows);
     let cover = |b: &Bin| {
         if params.cover_is_hessian {
             b.h
@@ -589,18 +586,18 @@ pub fn grow(
     let best_first = params.max_leaves < usize::MAX;
     while leaves < params.max_leaves {
         let pick = if best_first {
-            // Highest gain first; ties go to the older node, so growth is deterministic.
-            match open
-                .iter()
-                .enumerate()
-                .max_by(|a, b| {
-                    a.1.best
-                        .gain
-                        .total_cmp(&b.1.best.gain)
-                        .then(b.1.node.cmp(&a.1.node))
-                })
-                .map(|(i, _)| i)
-            {
+            // Highest gain first; ties (to rounding) go to the older node, so growth
+            // does not depend on the order rows were summed in.
+            let mut best: Option<usize> = None;
+            for (i, o) in open.iter().enumerate() {
+                best = match best {
+                    Some(b) if !prefer(o.best.gain, o.node, &open[b].best, open[b].node) => {
+                        Some(b)
+                    }
+                    _ => Some(i),
+                };
+            }
+            match best {
                 Some(i) => open.swap_remove(i),
                 None => break,
             }
@@ -637,7 +634,8 @@ pub fn grow(
         }
         slice[nl..].copy_from_slice(&right_buf[..nr]);
         let mid = start + nl;
-        let left_sums = sum_rows(g, h, &rows[start..mid]);
+        debug_assert_eq!(best.left.n as usize, nl);
+        let left_sums = best.left;
         let right_sums = sums.sub(&left_sums);
         let l = tree.push_leaf(leaf_value(&left_sums), cover(&left_sums));
         let r = tree.push_leaf(leaf_value(&right_sums), cover(&right_sums));
@@ -657,7 +655,7 @@ pub fn grow(
         };
         let small_hist = match (subtract, hist) {
             (true, Some(parent)) => {
-                let sh = build_hist(binned, g, h, &rows[small.1..small.2], None);
+                let sh = build_hist(binned, g, h, &rows[small.1..small.2], &small.3, None);
                 let lh: Vec<Bin> = parent.iter().zip(&sh).map(|(p, s)| p.sub(s)).collect();
                 if let Some(o) = open_leaf(
                     binned,
@@ -717,6 +715,13 @@ pub fn grow(
     Grown { tree, rows, ranges }
 }
 
+/// Whether a leaf whose best gain is `gain` should be split before `other`'s: a clearly
+/// higher gain, or (to rounding) the same gain and an older node.
+fn prefer(gain: f64, node: usize, other: &Split, other_node: usize) -> bool {
+    let tie = 1e-9 * gain.abs().max(other.gain.abs());
+    gain > other.gain + tie || (gain >= other.gain - tie && node < other_node)
+}
+
 fn sum_rows(g: &[f64], h: &[f64], rows: &[u32]) -> Bin {
     let mut b = Bin::default();
     for &r in rows {
@@ -761,7 +766,7 @@ fn open_leaf(
     };
     let hist = match hist {
         Some(h) => h,
-        None => build_hist(binned, g, h, &rows[start..end], features.as_deref()),
+        None => build_hist(binned, g, h, &rows[start..end], &sums, features.as_deref()),
     };
     let best = best_split(binned, &hist, &sums, features.as_deref(), params)?;
     Some(Open {
@@ -788,6 +793,7 @@ fn build_hist(
     g: &[f64],
     h: &[f64],
     rows: &[u32],
+    total: &Bin,
     features: Option<&[usize]>,
 ) -> Vec<Bin> {
     let nb = binned.bundles.len();
@@ -804,22 +810,33 @@ fn build_hist(
             (0..nb).filter(|&k| need[k]).collect()
         }
     };
+    let all = wanted.len() == nb;
     let fill = |chunk: &[u32]| -> Vec<Bin> {
         let mut hist = vec![Bin::default(); binned.bundle_bins];
         for &r in chunk {
             let r = r as usize;
             let (gi, hi) = (g[r], h[r]);
             let codes = &binned.row_codes[r * nb..(r + 1) * nb];
-            for &k in &wanted {
-                let b = &mut hist[binned.bundle_offsets[k] + codes[k] as usize];
+            let mut add = |at: usize| {
+                let b = &mut hist[at];
                 b.g += gi;
                 b.h += hi;
                 b.n += 1;
+            };
+            if all {
+                // Every bundle (boosting, single trees): no index indirection.
+                for (&offset, &code) in binned.bundle_offsets.iter().zip(codes) {
+                    add(offset + code as usize);
+                }
+            } else {
+                for &k in &wanted {
+                    add(binned.bundle_offsets[k] + codes[k] as usize);
+                }
             }
         }
         hist
     };
-    const CHUNK: usize = 8192;
+    const CHUNK: usize = 4096;
     let packed = if rows.len() < 2 * CHUNK {
         fill(rows)
     } else {
@@ -833,7 +850,6 @@ fn build_hist(
             })
             .unwrap_or_else(|| vec![Bin::default(); binned.bundle_bins])
     };
-    let total = sum_rows(g, h, rows);
     let mut hist = vec![Bin::default(); binned.total_bins];
     for &k in &wanted {
         let at = binned.bundle_offsets[k];
@@ -883,6 +899,10 @@ fn best_split(
 ) -> Option<Split> {
     let parent = score(params.criterion, sums, params.lambda);
     let min_gain = 1e-10 * parent.abs().max(1e-300);
+    // Gains closer than this are equal: they differ by rounding alone, which depends on
+    // the order rows were summed in (and a split's sums come either from its own rows
+    // or from the parent's histogram minus the sibling's).
+    let tie = 1e-9 * parent.abs();
     let scan = |f: usize| -> Option<Split> {
         let bins = &hist[binned.offsets[f]..binned.offsets[f] + binned.upper[f].len()];
         let mut left = Bin::default();
@@ -906,11 +926,12 @@ fn best_split(
             let gain = score(params.criterion, &left, params.lambda)
                 + score(params.criterion, &right, params.lambda)
                 - parent;
-            if gain > min_gain && best.is_none_or(|s| gain > s.gain) {
+            if gain > min_gain && best.is_none_or(|s| gain > s.gain + tie) {
                 best = Some(Split {
                     gain,
                     feature: f,
                     bin: b,
+                    left,
                 });
             }
         }
@@ -919,7 +940,7 @@ fn best_split(
     let pick = |a: Option<Split>, b: Option<Split>| match (a, b) {
         (Some(x), Some(y)) => {
             // Deterministic: higher gain, then lower feature index.
-            if y.gain > x.gain || (y.gain == x.gain && y.feature < x.feature) {
+            if y.gain > x.gain + tie || (y.gain >= x.gain - tie && y.feature < x.feature) {
                 Some(y)
             } else {
                 Some(x)
