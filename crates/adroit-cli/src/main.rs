@@ -9,6 +9,7 @@ mod mining;
 mod model;
 mod output;
 mod simulate;
+mod text;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Cluster(mining::ClusterArgs),
     /// Frequent itemsets and association rules (support, confidence, lift) from baskets.
     Rules(mining::RulesArgs),
+    /// Text intelligence: sentiment, aspects, keywords, entities, topics, trends (zh and en).
+    Text(text::TextArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Model(args) => model::run(args),
         Command::Cluster(args) => mining::run_cluster(args),
         Command::Rules(args) => mining::run_rules(args),
+        Command::Text(args) => text::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };

@@ -591,9 +591,7 @@ pub fn grow(
             let mut best: Option<usize> = None;
             for (i, o) in open.iter().enumerate() {
                 best = match best {
-                    Some(b) if !prefer(o.best.gain, o.node, &open[b].best, open[b].node) => {
-                        Some(b)
-                    }
+                    Some(b) if !prefer(o.best.gain, o.node, &open[b].best, open[b].node) => Some(b),
                     _ => Some(i),
                 };
             }

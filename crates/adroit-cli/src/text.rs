@@ -1,0 +1,697 @@
+//! `adroit text`: analyse what customers write (sentiment, aspects, keywords, entities),
+//! train the built-in sentiment model on a labelled sample, discover topics, and turn
+//! it all into time series. The work is adroit-text's; this door reads the file,
+//! picks the columns and writes JSON lines or CSV.
+
+use crate::frame::load_frame;
+use crate::output;
+use adroit_data::Engine;
+use adroit_learn::data::{Frame, Values};
+use adroit_text::aspects::Taxonomy;
+use adroit_text::entities::Gazetteer;
+use adroit_text::sentiment::{self, Model, Scorer, TrainParams};
+use adroit_text::topics::{self, TopicOptions, Topics};
+use adroit_text::trends::{self, Grain, Observation, ShiftOptions, TrendOptions};
+use adroit_text::{Lang, Options};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct TextArgs {
+    #[command(subcommand)]
+    pub command: TextCommand,
+}
+
+#[derive(Subcommand)]
+pub enum TextCommand {
+    /// One JSON line per document: language, sentiment, aspects, keywords, entities.
+    Analyze(AnalyzeArgs),
+    /// Train a sentiment model (zh or en) on labelled texts; use it with --model-zh/--model-en.
+    Train(TrainArgs),
+    /// Discover topics (NMF on TF-IDF), label them by c-TF-IDF, show representative quotes.
+    Topics(TopicsArgs),
+    /// Time series per day/week/month: volume, sentiment, aspect negativity, topic volumes; flags shifts.
+    Trends(TrendsArgs),
+}
+
+#[derive(Args)]
+pub struct TopicsArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Number of topics.
+    #[arg(long, default_value_t = 8)]
+    pub k: usize,
+    /// Terms must appear in at least this many texts.
+    #[arg(long, default_value_t = 2)]
+    pub min_df: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write topics and each text's topic as JSON here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TrendsArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// day, week (ISO, from Monday) or month.
+    #[arg(long, value_enum, default_value = "week")]
+    pub grain: GrainArg,
+    /// A column to split the series by (channel, product, …).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Also discover this many topics and add their volumes.
+    #[arg(long, default_value_t = 0)]
+    pub topics: usize,
+    /// Robust z-score from which a period counts as a shift.
+    #[arg(long, default_value_t = ShiftOptions::default().threshold)]
+    pub threshold: f64,
+    /// Write the series as CSV here (atomically); default stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the flagged shifts as JSON here.
+    #[arg(long)]
+    pub shifts: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum GrainArg {
+    Day,
+    Week,
+    Month,
+}
+
+/// Where the texts are and which columns hold what.
+#[derive(Args, Clone)]
+pub struct Source {
+    /// adroit.toml whose [texts] section names the file and its columns.
+    #[arg(long, conflicts_with = "texts")]
+    pub config: Option<PathBuf>,
+    /// A CSV, TSV, Parquet or JSON-lines file of texts.
+    #[arg(long)]
+    pub texts: Option<PathBuf>,
+    /// The column holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_col: String,
+    /// A column identifying each text (default: its row number).
+    #[arg(long)]
+    pub id_col: Option<String>,
+    /// A date or timestamp column, copied to the output (trends need it).
+    #[arg(long)]
+    pub time_col: Option<String>,
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// zh, en, mixed or auto (detect per text).
+    #[arg(long, default_value = "auto")]
+    pub lang: String,
+    /// Include each text's tokens.
+    #[arg(long)]
+    pub tokens: bool,
+    /// Keywords per text.
+    #[arg(long, default_value_t = 5)]
+    pub keywords: usize,
+    /// A TOML file of aspects (`[[aspects]] name = "price" zh = [..] en = [..]`) replacing the default taxonomy.
+    #[arg(long)]
+    pub aspects: Option<PathBuf>,
+    /// A TOML file of names to find, by kind (`brand = ["华为", "Apple"]`, `product = [..]`).
+    #[arg(long)]
+    pub gazetteer: Option<PathBuf>,
+    /// A Chinese sentiment model from `adroit text train` instead of the shipped one.
+    #[arg(long)]
+    pub model_zh: Option<PathBuf>,
+    /// An English sentiment model from `adroit text train` instead of the shipped one.
+    #[arg(long)]
+    pub model_en: Option<PathBuf>,
+    /// Write the JSON lines here (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// A CSV, TSV, Parquet or JSON-lines file of labelled texts.
+    #[arg(long)]
+    pub texts: PathBuf,
+    #[arg(long, default_value = "text")]
+    pub text_col: String,
+    /// The label column: 1/0, true/false, positive/negative, pos/neg, or see --positive.
+    #[arg(long, default_value = "label")]
+    pub label_col: String,
+    /// The label value meaning positive (default: 1, true, positive, pos, yes).
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// zh (weighs Chinese words) or en (weighs the others).
+    #[arg(long)]
+    pub lang: String,
+    /// L2 penalty on the mean log-loss.
+    #[arg(long, default_value_t = TrainParams::default().l2)]
+    pub l2: f64,
+    /// Keep words seen in at least this many texts.
+    #[arg(long, default_value_t = TrainParams::default().min_docs)]
+    pub min_docs: usize,
+    /// Also report K-fold cross-validated accuracy.
+    #[arg(long)]
+    pub cv: Option<usize>,
+    /// Provenance written into the model (what the texts are); default: the file name.
+    #[arg(long)]
+    pub trained_on: Option<String>,
+    /// The model file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(args: TextArgs) -> Result<ExitCode, String> {
+    match args.command {
+        TextCommand::Analyze(a) => analyze(a),
+        TextCommand::Train(a) => train(a),
+        TextCommand::Topics(a) => topics(a),
+        TextCommand::Trends(a) => trends(a),
+    }
+}
+
+/// The loaded texts with their ids and times.
+pub struct Texts {
+    pub origin: String,
+    pub ids: Vec<String>,
+    pub texts: Vec<String>,
+    pub times: Option<Vec<Option<String>>>,
+    pub frame: Frame,
+}
+
+fn strings(frame: &Frame, name: &str, origin: &str) -> Result<Vec<Option<String>>, String> {
+    let column = frame.column(name).ok_or_else(|| {
+        format!(
+            "{origin}: no column `{name}` (columns: {})",
+            frame.names().join(", ")
+        )
+    })?;
+    Ok(match &column.values {
+        Values::Categorical(v) => v.clone(),
+        Values::Numeric(v) => v
+            .iter()
+            .map(|x| x.is_finite().then(|| format!("{x}")))
+            .collect(),
+    })
+}
+
+/// Reads the texts a [`Source`] names.
+pub fn load_texts(source: &Source) -> Result<Texts, String> {
+    let (path, text_col, id_col, time_col) = match (&source.config, &source.texts) {
+        (Some(config), _) => {
+            let raw = std::fs::read_to_string(config)
+                .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
+            let cfg = adroit_config::Config::from_toml_str(&raw, &config.display().to_string())
+                .map_err(|e| e.to_string())?;
+            let t = cfg.texts.ok_or_else(|| {
+                format!(
+                    "{}: no [texts] section (give path, text, id, timestamp)",
+                    config.display()
+                )
+            })?;
+            let base = config.parent().unwrap_or(Path::new("."));
+            (
+                base.join(&t.path),
+                t.text.clone(),
+                Some(t.id.clone()),
+                Some(t.timestamp.clone()),
+            )
+        }
+        (None, Some(file)) => (
+            file.clone(),
+            source.text_col.clone(),
+            source.id_col.clone(),
+            source.time_col.clone(),
+        ),
+        (None, None) => {
+            return Err("give --texts FILE (with --text-col) or --config adroit.toml".into());
+        }
+    };
+    let origin = path.display().to_string();
+    let engine = Engine::new().map_err(|e| e.to_string())?;
+    let frame = load_frame(&engine, &path)?;
+    let texts: Vec<String> = strings(&frame, &text_col, &origin)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    let ids = match &id_col {
+        Some(c) => strings(&frame, c, &origin)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| v.unwrap_or_else(|| (i + 1).to_string()))
+            .collect(),
+        None => (1..=texts.len()).map(|i| i.to_string()).collect(),
+    };
+    let times = match &time_col {
+        Some(c) => Some(strings(&frame, c, &origin)?),
+        None => None,
+    };
+    Ok(Texts {
+        origin,
+        ids,
+        texts,
+        times,
+        frame,
+    })
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_model(path: &Path) -> Result<Model, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Model::from_text(&text, &path.display().to_string())
+}
+
+/// The scorer: shipped models unless replaced.
+pub fn scorer(model_zh: Option<&Path>, model_en: Option<&Path>) -> Result<Scorer, String> {
+    let builtin = Scorer::builtin();
+    Ok(Scorer {
+        zh: match model_zh {
+            Some(p) => read_model(p)?,
+            None => builtin.zh.clone(),
+        },
+        en: match model_en {
+            Some(p) => read_model(p)?,
+            None => builtin.en.clone(),
+        },
+    })
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<&'a str>,
+    #[serde(flatten)]
+    analysis: &'a adroit_text::Analysis,
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<ExitCode, String> {
+    let bar = output::Progress::new();
+    bar.message("loading texts");
+    let texts = load_texts(&args.source)?;
+    let taxonomy = match &args.aspects {
+        Some(p) => {
+            let t: Taxonomy = read_toml(p)?;
+            t.validate().map_err(|e| format!("{}: {e}", p.display()))?;
+            t
+        }
+        None => Taxonomy::default(),
+    };
+    let gazetteer = match &args.gazetteer {
+        Some(p) => read_toml::<Gazetteer>(p)?,
+        None => Gazetteer::default(),
+    };
+    let opts = Options {
+        tokens: args.tokens,
+        keywords: args.keywords,
+        taxonomy,
+        gazetteer,
+        tag_chinese: true,
+        lang: Lang::parse(&args.lang)?,
+    };
+    let scorer = scorer(args.model_zh.as_deref(), args.model_en.as_deref())?;
+    bar.message(format!("analysing {} texts", texts.texts.len()));
+    let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
+    let analyses = adroit_text::analyze(&refs, &opts, &scorer);
+    let mut out = Vec::new();
+    for (i, a) in analyses.iter().enumerate() {
+        let line = Line {
+            id: &texts.ids[i],
+            time: texts.times.as_ref().and_then(|t| t[i].as_deref()),
+            analysis: a,
+        };
+        serde_json::to_writer(&mut out, &line).map_err(|e| e.to_string())?;
+        out.push(b'\n');
+    }
+    bar.finish();
+    output::write_output(args.out.as_deref(), &out)?;
+    if let Some(p) = &args.out {
+        let negative = analyses
+            .iter()
+            .filter(|a| a.sentiment.label == adroit_text::Label::Negative)
+            .count();
+        eprintln!(
+            "wrote {} ({} texts from {}; {negative} negative)",
+            p.display(),
+            analyses.len(),
+            texts.origin
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn positive_label(value: &str, positive: Option<&str>) -> Option<bool> {
+    let v = value.trim();
+    match positive {
+        Some(p) => Some(v == p),
+        None => match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "positive" | "pos" | "yes" => Some(true),
+            "0" | "-1" | "false" | "negative" | "neg" | "no" => Some(false),
+            _ => None,
+        },
+    }
+}
+
+fn train(args: TrainArgs) -> Result<ExitCode, String> {
+    let source = Source {
+        config: None,
+        texts: Some(args.texts.clone()),
+        text_col: args.text_col.clone(),
+        id_col: None,
+        time_col: None,
+    };
+    let loaded = load_texts(&source)?;
+    let labels = strings(&loaded.frame, &args.label_col, &loaded.origin)?;
+    let mut data: Vec<(&str, bool)> = Vec::with_capacity(labels.len());
+    for (i, (text, label)) in loaded.texts.iter().zip(&labels).enumerate() {
+        let Some(label) = label else {
+            return Err(format!(
+                "{} row {}: column `{}` is empty; every text needs a label",
+                loaded.origin,
+                loaded.frame.source_row(i),
+                args.label_col
+            ));
+        };
+        let Some(positive) = positive_label(label, args.positive.as_deref()) else {
+            return Err(format!(
+                "{} row {}: label `{label}` in column `{}` is not 1/0, true/false, positive/negative, pos/neg or yes/no; name the positive value with --positive",
+                loaded.origin,
+                loaded.frame.source_row(i),
+                args.label_col
+            ));
+        };
+        if !text.is_empty() {
+            data.push((text, positive));
+        }
+    }
+    let params = TrainParams {
+        l2: args.l2,
+        min_docs: args.min_docs,
+        ..TrainParams::default()
+    };
+    let trained_on = args.trained_on.clone().unwrap_or_else(|| {
+        format!(
+            "{} ({} texts)",
+            args.texts
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            data.len()
+        )
+    });
+    let bar = output::Progress::new();
+    bar.message(format!("training on {} texts", data.len()));
+    let model = sentiment::train(&data, &args.lang, &trained_on, &params)?;
+    let scorer = Scorer {
+        zh: model.clone(),
+        en: model.clone(),
+    };
+    let correct = data
+        .iter()
+        .filter(|(t, y)| (scorer.score(t).score >= 0.0) == *y)
+        .count();
+    let mut cv_line = String::new();
+    if let Some(k) = args.cv {
+        if k < 2 || k > data.len() {
+            return Err(format!("--cv must be between 2 and {}", data.len()));
+        }
+        let texts: Vec<&str> = data.iter().map(|d| d.0).collect();
+        let fold = sentiment::folds(&texts, k, 0);
+        let mut hits = 0;
+        for f in 0..k {
+            bar.message(format!("cross-validating: fold {}/{k}", f + 1));
+            let train: Vec<(&str, bool)> = (0..data.len())
+                .filter(|&i| fold[i] != f)
+                .map(|i| data[i])
+                .collect();
+            let m = sentiment::train(&train, &args.lang, "cv", &params).map_err(|e| {
+                format!("cross-validation fold {}: {e} (near-duplicates stay in one fold; try fewer folds)", f + 1)
+            })?;
+            let s = Scorer {
+                zh: m.clone(),
+                en: m,
+            };
+            hits += (0..data.len())
+                .filter(|&i| fold[i] == f)
+                .filter(|&i| (s.score(data[i].0).score >= 0.0) == data[i].1)
+                .count();
+        }
+        cv_line = format!(
+            "; {k}-fold cross-validated accuracy {:.4} (near-duplicates kept in one fold)",
+            hits as f64 / data.len() as f64
+        );
+    }
+    bar.finish();
+    output::write_atomic(&args.out, model.to_text().as_bytes())?;
+    println!(
+        "wrote {} ({} weights, {} texts; training accuracy {:.4}{cv_line})",
+        args.out.display(),
+        model.weights.len(),
+        data.len(),
+        correct as f64 / data.len() as f64
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn discover(texts: &[String], k: usize, min_df: usize, seed: u64) -> Result<Topics, String> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let terms = adroit_text::keywords::batch_terms(&refs);
+    let opts = TopicOptions {
+        min_df,
+        ..TopicOptions::default()
+    };
+    topics::discover(&terms, k, seed, &opts)
+}
+
+/// The first `n` characters of a text on one line, for quotes in tables.
+fn quote(text: &str, n: usize) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = one_line.chars().take(n).collect();
+    if one_line.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
+    let bar = output::Progress::new();
+    bar.message("loading texts");
+    let texts = load_texts(&args.source)?;
+    bar.message(format!(
+        "discovering {} topics in {} texts",
+        args.k,
+        texts.texts.len()
+    ));
+    let found = discover(&texts.texts, args.k, args.min_df, args.seed)
+        .map_err(|e| format!("{}: {e}", texts.origin))?;
+    bar.finish();
+    let mut table = output::table();
+    table.set_header(["topic", "texts", "top terms", "representative quote"]);
+    for t in &found.topics {
+        let terms: Vec<&str> = t.terms.iter().take(6).map(|(w, _)| w.as_str()).collect();
+        let quote = t
+            .representative
+            .first()
+            .map(|&i| quote(&texts.texts[i], 60))
+            .unwrap_or_default();
+        table.add_row([
+            t.id.to_string(),
+            t.size.to_string(),
+            terms.join(", "),
+            quote,
+        ]);
+    }
+    println!("{table}");
+    if let Some(path) = &args.out {
+        #[derive(Serialize)]
+        struct TopicsFile<'a> {
+            source: &'a str,
+            k: usize,
+            seed: u64,
+            topics: Vec<serde_json::Value>,
+            assignment: Vec<serde_json::Value>,
+        }
+        let topics = found
+            .topics
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id,
+                    "size": t.size,
+                    "weight_share": t.weight_share,
+                    "terms": t.terms,
+                    "representative": t.representative.iter().map(|&i| serde_json::json!({
+                        "id": texts.ids[i],
+                        "text": texts.texts[i],
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let assignment = found
+            .assignment
+            .iter()
+            .enumerate()
+            .map(|(i, t)| serde_json::json!({"id": texts.ids[i], "topic": t}))
+            .collect();
+        let file = TopicsFile {
+            source: &texts.origin,
+            k: args.k,
+            seed: args.seed,
+            topics,
+            assignment,
+        };
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
+        output::write_atomic(path, &json)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A date from `2024-03-05`, `2024-03-05 10:00:00`, `2024-03-05T10:00:00Z` or `2024/3/5`.
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    let head: String = s.chars().take_while(|c| !matches!(c, ' ' | 'T')).collect();
+    chrono::NaiveDate::parse_from_str(&head, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(&head, "%Y/%m/%d"))
+        .ok()
+}
+
+fn trends(args: TrendsArgs) -> Result<ExitCode, String> {
+    let bar = output::Progress::new();
+    bar.message("loading texts");
+    let texts = load_texts(&args.source)?;
+    let times = texts.times.as_ref().ok_or_else(|| {
+        "trends need dates: give --time-col COLUMN (or a config whose [texts] names `timestamp`)"
+            .to_string()
+    })?;
+    let mut dates = Vec::with_capacity(times.len());
+    for (i, t) in times.iter().enumerate() {
+        let row = texts.frame.source_row(i);
+        let t = t
+            .as_deref()
+            .ok_or_else(|| format!("{} row {row}: the date is empty", texts.origin))?;
+        dates.push(parse_date(t).ok_or_else(|| {
+            format!(
+                "{} row {row}: `{t}` is not a date (expected YYYY-MM-DD, optionally with a time)",
+                texts.origin
+            )
+        })?);
+    }
+    let groups = match &args.by {
+        Some(c) => Some(strings(&texts.frame, c, &texts.origin)?),
+        None => None,
+    };
+    let scorer = Scorer::builtin();
+    let opts = Options {
+        keywords: 0,
+        tag_chinese: false,
+        ..Options::default()
+    };
+    bar.message(format!("analysing {} texts", texts.texts.len()));
+    let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
+    let analyses = adroit_text::analyze(&refs, &opts, scorer);
+    let assignment = if args.topics > 0 {
+        bar.message(format!("discovering {} topics", args.topics));
+        Some(
+            discover(&texts.texts, args.topics, 2, 0)
+                .map_err(|e| format!("{}: {e}", texts.origin))?
+                .assignment,
+        )
+    } else {
+        None
+    };
+    let observations: Vec<Observation> = analyses
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Observation {
+            date: dates[i],
+            group: groups.as_ref().and_then(|g| g[i].clone()),
+            score: a.sentiment.score,
+            label: a.sentiment.label,
+            aspects: a
+                .aspects
+                .iter()
+                .map(|m| (m.aspect.clone(), m.sentiment.score))
+                .collect(),
+            topic: assignment.as_ref().and_then(|t| t[i]),
+        })
+        .collect();
+    let grain = match args.grain {
+        GrainArg::Day => Grain::Day,
+        GrainArg::Week => Grain::Week,
+        GrainArg::Month => Grain::Month,
+    };
+    let series = trends::aggregate(
+        &observations,
+        &TrendOptions {
+            grain,
+            aspects: opts
+                .taxonomy
+                .aspects
+                .iter()
+                .map(|a| a.name.clone())
+                .collect(),
+            topics: args.topics,
+        },
+    );
+    let shifts = trends::shifts(
+        &series,
+        ShiftOptions {
+            threshold: args.threshold,
+            ..ShiftOptions::default()
+        },
+    );
+    bar.finish();
+    let (header, rows) = series.to_table(args.by.as_deref());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header).map_err(|e| e.to_string())?;
+    for r in &rows {
+        w.write_record(r).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    output::write_output(args.out.as_deref(), &bytes)?;
+    if let Some(path) = &args.shifts {
+        let json = serde_json::to_vec_pretty(&shifts).map_err(|e| e.to_string())?;
+        output::write_atomic(path, &json)?;
+    }
+    let mut table = output::table();
+    table.set_header(["period", "group", "series", "value", "baseline", "robust z"]);
+    for s in shifts.iter().take(20) {
+        table.add_row([
+            s.period.to_string(),
+            s.group.clone().unwrap_or_default(),
+            s.series.clone(),
+            format!("{:.3}", s.value),
+            format!("{:.3}", s.baseline),
+            format!("{:+.1}", s.robust_z),
+        ]);
+    }
+    eprintln!(
+        "{} periods × {} columns from {} texts; {} shifts flagged{}",
+        rows.len(),
+        header.len(),
+        texts.texts.len(),
+        shifts.len(),
+        if shifts.len() > 20 {
+            " (first 20 below)"
+        } else {
+            ""
+        }
+    );
+    if !shifts.is_empty() {
+        eprintln!("{table}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

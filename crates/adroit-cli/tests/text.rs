@@ -1,0 +1,259 @@
+//! `adroit text`: analyze, train, topics and trends end to end on small files in both
+//! languages, and the errors a user sees for bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn adroit(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_adroit"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run adroit")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const REVIEWS: &str = "id,date,channel,review\n\
+r1,2024-03-04,app,\"物流很快，包装很好，非常满意\"\n\
+r2,2024-03-05,app,\"快递太慢了，等了一个星期，客服态度也很差\"\n\
+r3,2024-03-12,web,\"The delivery was fast and the quality is great, love it\"\n\
+r4,2024-03-13,web,\"Terrible quality, it broke after two days. Paid $45 for this!\"\n\
+r5,2024-03-14,web,\"价格便宜，但是质量很差\"\n";
+
+#[test]
+fn analyze_writes_one_json_line_per_text_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reviews.csv"), REVIEWS).unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "analyze",
+            "--texts",
+            "reviews.csv",
+            "--text-col",
+            "review",
+            "--id-col",
+            "id",
+            "--time-col",
+            "date",
+            "--tokens",
+            "--out",
+            "analysis.jsonl",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(dir.path().join("analysis.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    let by_id = |id: &str| lines.iter().find(|l| l["id"] == id).unwrap();
+    assert_eq!(by_id("r1")["lang"], "zh");
+    assert_eq!(by_id("r3")["lang"], "en");
+    assert_eq!(by_id("r1")["time"], "2024-03-04");
+    assert_eq!(by_id("r1")["sentiment"]["label"], "positive");
+    assert_eq!(by_id("r2")["sentiment"]["label"], "negative");
+    assert_eq!(by_id("r3")["sentiment"]["label"], "positive");
+    assert_eq!(by_id("r4")["sentiment"]["label"], "negative");
+    // Aspects with their own sentiment: r2's delivery is bad; r5's quality is bad.
+    let aspect = |id: &str, name: &str| {
+        by_id(id)["aspects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["aspect"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} has no {name}: {}", by_id(id)))
+    };
+    assert!(
+        aspect("r2", "delivery")["sentiment"]["score"]
+            .as_f64()
+            .unwrap()
+            < 0.0
+    );
+    assert!(
+        aspect("r5", "quality")["sentiment"]["score"]
+            .as_f64()
+            .unwrap()
+            < 0.0
+    );
+    assert!(
+        aspect("r3", "quality")["sentiment"]["score"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    // Money is an entity with its value; tokens on request; each field signed.
+    let money = by_id("r4")["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "money")
+        .cloned()
+        .unwrap();
+    assert_eq!(money["value"], 45.0);
+    assert!(by_id("r1")["tokens"].as_array().unwrap().len() > 3);
+    assert_eq!(by_id("r1")["backends"]["sentiment"], "builtin");
+}
+
+#[test]
+fn trends_topics_and_train_run_and_bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reviews.csv"), REVIEWS).unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "trends",
+            "--texts",
+            "reviews.csv",
+            "--text-col",
+            "review",
+            "--time-col",
+            "date",
+            "--by",
+            "channel",
+            "--grain",
+            "week",
+            "--out",
+            "trends.csv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(dir.path().join("trends.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.starts_with("date,channel,text_volume,text_sentiment"),
+        "{header}"
+    );
+    assert!(
+        header.contains("aspect_delivery_negative_share"),
+        "{header}"
+    );
+    // app: week of 2024-03-04 (2 texts); web: week of 2024-03-11 (3 texts).
+    assert!(csv.contains("2024-03-04,app,2,"), "{csv}");
+    assert!(csv.contains("2024-03-11,web,3,"), "{csv}");
+
+    // Without dates, trends say what to give.
+    let out = adroit(
+        &[
+            "text",
+            "trends",
+            "--texts",
+            "reviews.csv",
+            "--text-col",
+            "review",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--time-col"), "{}", stderr(&out));
+
+    // A wrong column is named with the columns there are.
+    let out = adroit(
+        &[
+            "text",
+            "analyze",
+            "--texts",
+            "reviews.csv",
+            "--text-col",
+            "body",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no column `body`") && stderr(&out).contains("review"));
+
+    // Topics: two themes, two topics.
+    let mut many = String::from("text\n");
+    for i in 0..30 {
+        many.push_str(&format!("battery charge lasts hours battery life {i}\n"));
+        many.push_str(&format!("screen display bright colors screen {i}\n"));
+    }
+    std::fs::write(dir.path().join("many.csv"), many).unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "topics",
+            "--texts",
+            "many.csv",
+            "--k",
+            "2",
+            "--out",
+            "topics.json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let topics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("topics.json")).unwrap())
+            .unwrap();
+    let first_terms: Vec<String> = topics["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["terms"][0][0].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        first_terms.contains(&"battery".to_string()) && first_terms.contains(&"screen".to_string()),
+        "{first_terms:?}"
+    );
+
+    // Train: a bad label is an error naming the row; a good file writes a model that
+    // analyze then uses.
+    std::fs::write(
+        dir.path().join("labels.csv"),
+        "text,label\ngreat,1\nawful,0\nmaybe,unsure\n",
+    )
+    .unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "train",
+            "--texts",
+            "labels.csv",
+            "--lang",
+            "en",
+            "--out",
+            "m.tsv",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("row 3") && stderr(&out).contains("unsure"),
+        "{}",
+        stderr(&out)
+    );
+    let mut labelled = String::from("text,label\n");
+    for i in 0..5 {
+        labelled.push_str(&format!(
+            "{i} splendid gadget,1\n{i} splendid service,1\n{i} dreadful gadget,0\n{i} dreadful service,0\n"
+        ));
+    }
+    std::fs::write(dir.path().join("labels.csv"), labelled).unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "train",
+            "--texts",
+            "labels.csv",
+            "--lang",
+            "en",
+            "--cv",
+            "2",
+            "--out",
+            "m.tsv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cross-validated accuracy"));
+    let model = std::fs::read_to_string(dir.path().join("m.tsv")).unwrap();
+    assert!(model.starts_with("# adroit-sentiment-model v1") && model.contains("splendid"));
+}
