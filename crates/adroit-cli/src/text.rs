@@ -34,6 +34,27 @@ pub enum TextCommand {
     Topics(TopicsArgs),
     /// Time series per day/week/month: volume, sentiment, aspect negativity, topic volumes; flags shifts.
     Trends(TrendsArgs),
+    /// Sentence embeddings from a local sentence-transformer folder (CSV: id, e0 … e{d-1}).
+    Embed(EmbedArgs),
+}
+
+#[derive(Args)]
+pub struct EmbedArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// A sentence-transformer folder (config.json, tokenizer.json, model.safetensors), e.g.
+    /// all-MiniLM-L6-v2; default: $ADROIT_MODELS/all-MiniLM-L6-v2.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Texts per forward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Also copy these columns (e.g. a label) into the output, for `adroit model train`.
+    #[arg(long, value_delimiter = ',')]
+    pub keep: Vec<String>,
+    /// The CSV to write (atomically); default stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -173,6 +194,7 @@ pub fn run(args: TextArgs) -> Result<ExitCode, String> {
         TextCommand::Train(a) => train(a),
         TextCommand::Topics(a) => topics(a),
         TextCommand::Trends(a) => trends(a),
+        TextCommand::Embed(a) => embed(a),
     }
 }
 
@@ -693,5 +715,56 @@ fn trends(args: TrendsArgs) -> Result<ExitCode, String> {
     if !shifts.is_empty() {
         eprintln!("{table}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn embed(args: EmbedArgs) -> Result<ExitCode, String> {
+    let bar = output::Progress::new();
+    let dir = args
+        .model
+        .clone()
+        .unwrap_or_else(|| adroit_encoder::models_dir().join("all-MiniLM-L6-v2"));
+    bar.message(format!("loading {}", dir.display()));
+    let encoder = adroit_encoder::Encoder::load(&dir).map_err(|e| e.to_string())?;
+    let texts = load_texts(&args.source)?;
+    let kept: Vec<Vec<Option<String>>> = args
+        .keep
+        .iter()
+        .map(|c| strings(&texts.frame, c, &texts.origin))
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
+    let started = std::time::Instant::now();
+    let mut vectors = Vec::with_capacity(refs.len());
+    // Chunks of 1,024 so the progress line moves on large files.
+    for (k, chunk) in refs.chunks(1024).enumerate() {
+        bar.message(format!("embedding {}/{} texts", k * 1024, refs.len()));
+        vectors.extend(
+            encoder
+                .embed(chunk, args.batch)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["id".to_string()];
+    header.extend(args.keep.iter().cloned());
+    header.extend((0..encoder.dim).map(|j| format!("e{j}")));
+    w.write_record(&header).map_err(|e| e.to_string())?;
+    for (i, v) in vectors.iter().enumerate() {
+        let mut record = vec![texts.ids[i].clone()];
+        record.extend(kept.iter().map(|c| c[i].clone().unwrap_or_default()));
+        record.extend(v.iter().map(|x| format!("{x}")));
+        w.write_record(&record).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    output::write_output(args.out.as_deref(), &bytes)?;
+    eprintln!(
+        "embedded {} texts with {} ({} dimensions) in {seconds:.1} s ({:.0} texts/s)",
+        vectors.len(),
+        dir.display(),
+        encoder.dim,
+        vectors.len() as f64 / seconds.max(1e-9)
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -257,3 +257,62 @@ fn trends_topics_and_train_run_and_bad_input_is_named() {
     let model = std::fs::read_to_string(dir.path().join("m.tsv")).unwrap();
     assert!(model.starts_with("# adroit-sentiment-model v1") && model.contains("splendid"));
 }
+
+#[test]
+fn embed_writes_vectors_and_names_a_missing_model() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reviews.csv"), REVIEWS).unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "embed",
+            "--texts",
+            "reviews.csv",
+            "--text-col",
+            "review",
+            "--id-col",
+            "id",
+            "--keep",
+            "channel",
+            "--out",
+            "embedded.csv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(dir.path().join("embedded.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..3], ["id", "channel", "e0"]);
+    assert_eq!(header.len(), 2 + 384);
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&first[..2], ["r1", "app"]);
+    let norm: f64 = first[2..]
+        .iter()
+        .map(|v| v.parse::<f64>().unwrap().powi(2))
+        .sum();
+    assert!(
+        (norm - 1.0).abs() < 1e-4,
+        "MiniLM's vectors are unit length: {norm}"
+    );
+
+    let out = adroit(
+        &[
+            "text",
+            "embed",
+            "--texts",
+            "reviews.csv",
+            "--text-col",
+            "review",
+            "--model",
+            "nowhere",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("nowhere") && stderr(&out).contains("not a folder"),
+        "{}",
+        stderr(&out)
+    );
+}
