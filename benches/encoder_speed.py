@@ -29,16 +29,7 @@ from pathlib import Path
 
 from encoder_peers import default_model_dir, ensure_model, ensure_st_venv, read_uci
 from learn_peers import REPO, cpu_model, die
-
-
-def best_of(repeat: int, run) -> float:
-    run()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from text_speed import best_of
 
 
 def main() -> None:
