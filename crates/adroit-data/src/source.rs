@@ -207,114 +207,79 @@ const CHUNK: usize = 1 << 20;
 /// One pass over the file: encoding, quotes, and the over-long-line guard.
 ///
 /// UTF-8 validity is checked on the whole file (a GBK byte can sit in row 90,000).
-/// The pass is built to cost little next to parsing: the line guard looks only at the
-/// first and last line break of each chunk when lines may be longer than a chunk, and
-/// line numbers are counted only when there is an error to report.
+/// The pass is built to cost little next to parsing: large files are cut at line
+/// breaks into one range per core and scanned in parallel (a line break is never
+/// part of a multi-byte UTF-8 or GB18030 character, so each range validates alone);
+/// the line guard looks only at the first and last line break of each chunk when
+/// lines may be longer than a chunk; and line numbers are counted only when there is
+/// an error to report.
 pub fn prescan(
     file: &CheckedFile,
     encoding: Encoding,
     max_line: u64,
 ) -> Result<Prescan, SourceError> {
-    let open = || {
-        File::open(&file.path)
-            .map_err(|e| SourceError::new(&file.shown, format!("cannot open: {e}"), ""))
+    prescan_split(file, encoding, max_line, PARALLEL_SCAN_BYTES)
+}
+
+/// [`prescan`], splitting files of at least `parallel_from` bytes across cores.
+fn prescan_split(
+    file: &CheckedFile,
+    encoding: Encoding,
+    max_line: u64,
+    parallel_from: u64,
+) -> Result<Prescan, SourceError> {
+    let read_error =
+        |e: std::io::Error| SourceError::new(&file.shown, format!("read failed: {e}"), "");
+    let handle = File::open(&file.path)
+        .map_err(|e| SourceError::new(&file.shown, format!("cannot open: {e}"), ""))?;
+    let len = handle.metadata().map_err(read_error)?.len();
+    let mut head = [0u8; 3];
+    let head_len = read_full(&handle, &mut head).map_err(read_error)?;
+    let head = &head[..head_len];
+    let (encoding_found, skip) = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        (DetectedEncoding::Utf8Bom, 3)
+    } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        let utf16 = if head[0] == 0xFF {
+            DetectedEncoding::Utf16Le
+        } else {
+            DetectedEncoding::Utf16Be
+        };
+        return Ok(Prescan {
+            encoding: utf16,
+            has_quotes: true,
+        });
+    } else {
+        (DetectedEncoding::Utf8, 0)
     };
-    let mut reader = open()?;
-    let mut buf = vec![0u8; CHUNK];
-    let mut carry: Vec<u8> = Vec::new(); // an incomplete UTF-8 sequence across chunks
-    let mut offset: u64 = 0; // of the chunk's first byte in the file
-    let mut first = true;
-    let mut encoding_found = DetectedEncoding::Utf8;
-    let mut first_bad: Option<u64> = None; // offset of the first invalid UTF-8 byte
+    let ranges = line_aligned_ranges(&handle, skip, len, parallel_from).map_err(read_error)?;
+    let scans: Vec<Result<RangeScan, SourceError>> = if ranges.len() == 1 {
+        vec![scan_range(file, &handle, ranges[0], max_line)]
+    } else {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = ranges
+                .iter()
+                .map(|&range| {
+                    let handle = &handle;
+                    s.spawn(move || scan_range(file, handle, range, max_line))
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(read_error(std::io::Error::other("scan thread failed")))
+                    })
+                })
+                .collect()
+        })
+    };
+    // Ranges are in file order, so the first error is the earliest in the file.
     let mut has_quotes = false;
-    let mut since_newline: u64 = 0; // length of the line still open at the chunk start
-    loop {
-        let n = read_full(&mut reader, &mut buf)
-            .map_err(|e| SourceError::new(&file.shown, format!("read failed: {e}"), ""))?;
-        if n == 0 {
-            break;
-        }
-        let mut chunk = &buf[..n];
-        let mut chunk_offset = offset;
-        if first {
-            first = false;
-            if chunk.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                encoding_found = DetectedEncoding::Utf8Bom;
-                chunk = &chunk[3..];
-                chunk_offset += 3;
-            } else if chunk.starts_with(&[0xFF, 0xFE]) || chunk.starts_with(&[0xFE, 0xFF]) {
-                let utf16 = if chunk[0] == 0xFF {
-                    DetectedEncoding::Utf16Le
-                } else {
-                    DetectedEncoding::Utf16Be
-                };
-                return Ok(Prescan {
-                    encoding: utf16,
-                    has_quotes: true,
-                });
-            }
-        }
-        offset += n as u64;
-        if !has_quotes {
-            has_quotes = memchr::memchr(b'"', chunk).is_some();
-        }
-        // Over-long lines: a line wholly inside a chunk is at most CHUNK bytes, so only
-        // lines crossing chunk borders need measuring unless the limit is below that.
-        match (memchr::memchr(b'\n', chunk), memchr::memrchr(b'\n', chunk)) {
-            (Some(first_nl), Some(last_nl)) => {
-                if since_newline + first_nl as u64 > max_line {
-                    return Err(too_long(
-                        file,
-                        line_at(file, chunk_offset + first_nl as u64),
-                        max_line,
-                    ));
-                }
-                if max_line < CHUNK as u64 {
-                    let base = first_nl + 1;
-                    let mut start = base;
-                    for nl in memchr::memchr_iter(b'\n', &chunk[base..]).map(|i| i + base) {
-                        if (nl - start) as u64 > max_line {
-                            return Err(too_long(
-                                file,
-                                line_at(file, chunk_offset + nl as u64),
-                                max_line,
-                            ));
-                        }
-                        start = nl + 1;
-                    }
-                }
-                since_newline = (chunk.len() - last_nl - 1) as u64;
-            }
-            _ => since_newline += chunk.len() as u64,
-        }
-        if since_newline > max_line {
-            return Err(too_long(
-                file,
-                line_at(file, chunk_offset + chunk.len() as u64),
-                max_line,
-            ));
-        }
-        // UTF-8 validity, carrying a split sequence into the next chunk.
-        if first_bad.is_none() {
-            let joined: Vec<u8>;
-            let (bytes, start) = if carry.is_empty() {
-                (chunk, chunk_offset)
-            } else {
-                joined = [carry.as_slice(), chunk].concat();
-                (&joined[..], chunk_offset - carry.len() as u64)
-            };
-            carry.clear();
-            match std::str::from_utf8(bytes) {
-                Ok(_) => {}
-                Err(e) if e.error_len().is_none() => {
-                    carry.extend_from_slice(&bytes[e.valid_up_to()..])
-                }
-                Err(e) => first_bad = Some(start + e.valid_up_to() as u64),
-            }
-        }
-    }
-    if first_bad.is_none() && !carry.is_empty() {
-        first_bad = Some(offset - carry.len() as u64);
+    let mut first_bad: Option<u64> = None;
+    for scan in scans {
+        let scan = scan?;
+        has_quotes |= scan.has_quotes;
+        first_bad = first_bad.or(scan.first_bad);
     }
     let encoding = match (encoding, first_bad) {
         (Encoding::Gb18030, _) => DetectedEncoding::Gb18030,
@@ -335,8 +300,163 @@ pub fn prescan(
     })
 }
 
+/// Files below this size are scanned by one thread: spawning costs more than it saves.
+const PARALLEL_SCAN_BYTES: u64 = 64 << 20;
+
+/// Splits `[start, len)` into one range per core, each beginning just after a line
+/// break. A single range when the file is small, or when no line break lies within a
+/// chunk after a cut point (a giant line: the sequential scan then reports it).
+fn line_aligned_ranges(
+    handle: &File,
+    start: u64,
+    len: u64,
+    parallel_from: u64,
+) -> std::io::Result<Vec<(u64, u64)>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    if cores < 2 || len - start < parallel_from {
+        return Ok(vec![(start, len)]);
+    }
+    let mut cuts = vec![start];
+    let mut window = vec![0u8; CHUNK];
+    for k in 1..cores {
+        let nominal = start + (len - start) * k / cores;
+        let n = read_at_full(handle, &mut window, nominal)?;
+        match memchr::memchr(b'\n', &window[..n]) {
+            Some(nl) => cuts.push(nominal + nl as u64 + 1),
+            None => return Ok(vec![(start, len)]),
+        }
+    }
+    cuts.push(len);
+    cuts.dedup();
+    Ok(cuts
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .filter(|(a, b)| a < b)
+        .collect())
+}
+
+/// What scanning one line-aligned range found.
+struct RangeScan {
+    has_quotes: bool,
+    /// File offset of the first byte that is not UTF-8.
+    first_bad: Option<u64>,
+}
+
+/// Scans bytes `[start, end)`, which begin at the start of a line: quotes, UTF-8
+/// validity and over-long lines.
+fn scan_range(
+    file: &CheckedFile,
+    handle: &File,
+    (start, end): (u64, u64),
+    max_line: u64,
+) -> Result<RangeScan, SourceError> {
+    let mut buf = vec![0u8; CHUNK.min((end - start) as usize)];
+    let mut carry: Vec<u8> = Vec::new(); // an incomplete UTF-8 sequence across chunks
+    let mut offset = start; // of the next chunk's first byte in the file
+    let mut first_bad: Option<u64> = None;
+    let mut has_quotes = false;
+    let mut since_newline: u64 = 0; // length of the line still open at the chunk start
+    while offset < end {
+        let want = buf.len().min((end - offset) as usize);
+        let n = read_at_full(handle, &mut buf[..want], offset)
+            .map_err(|e| SourceError::new(&file.shown, format!("read failed: {e}"), ""))?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        let chunk_offset = offset;
+        offset += n as u64;
+        if !has_quotes {
+            has_quotes = memchr::memchr(b'"', chunk).is_some();
+        }
+        // Over-long lines: a line wholly inside a chunk is at most CHUNK bytes, so only
+        // lines crossing chunk borders need measuring unless the limit is below that.
+        match (memchr::memchr(b'\n', chunk), memchr::memrchr(b'\n', chunk)) {
+            (Some(first_nl), Some(last_nl)) => {
+                if since_newline + first_nl as u64 > max_line {
+                    return Err(too_long(
+                        file,
+                        line_at(file, chunk_offset + first_nl as u64),
+                        max_line,
+                    ));
+                }
+                if max_line < CHUNK as u64 {
+                    let base = first_nl + 1;
+                    let mut line_start = base;
+                    for nl in memchr::memchr_iter(b'\n', &chunk[base..]).map(|i| i + base) {
+                        if (nl - line_start) as u64 > max_line {
+                            return Err(too_long(
+                                file,
+                                line_at(file, chunk_offset + nl as u64),
+                                max_line,
+                            ));
+                        }
+                        line_start = nl + 1;
+                    }
+                }
+                since_newline = (chunk.len() - last_nl - 1) as u64;
+            }
+            _ => since_newline += chunk.len() as u64,
+        }
+        if since_newline > max_line {
+            return Err(too_long(
+                file,
+                line_at(file, chunk_offset + chunk.len() as u64),
+                max_line,
+            ));
+        }
+        // UTF-8 validity, carrying a split sequence into the next chunk.
+        if first_bad.is_none() {
+            let joined: Vec<u8>;
+            let (bytes, bytes_start) = if carry.is_empty() {
+                (chunk, chunk_offset)
+            } else {
+                joined = [carry.as_slice(), chunk].concat();
+                (&joined[..], chunk_offset - carry.len() as u64)
+            };
+            carry.clear();
+            match std::str::from_utf8(bytes) {
+                Ok(_) => {}
+                Err(e) if e.error_len().is_none() => {
+                    carry.extend_from_slice(&bytes[e.valid_up_to()..])
+                }
+                Err(e) => first_bad = Some(bytes_start + e.valid_up_to() as u64),
+            }
+        }
+    }
+    if first_bad.is_none() && !carry.is_empty() {
+        first_bad = Some(offset - carry.len() as u64);
+    }
+    Ok(RangeScan {
+        has_quotes,
+        first_bad,
+    })
+}
+
+/// Fills `buf` from file offset `at` as far as the file allows, without moving a
+/// shared cursor (so ranges can be read from several threads).
+fn read_at_full(handle: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileExt;
+    #[cfg(windows)]
+    use std::os::windows::fs::FileExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let at = at + filled as u64;
+        #[cfg(unix)]
+        let n = handle.read_at(&mut buf[filled..], at)?;
+        #[cfg(windows)]
+        let n = handle.seek_read(&mut buf[filled..], at)?;
+        match n {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
 /// Fills `buf` as far as the file allows (short reads only at the end).
-fn read_full(reader: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..])? {
@@ -502,5 +622,80 @@ pub fn locate_csv_error(
                 return Some(err);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CSV of `rows` plain lines, with `edit` applied to the bytes of line `at`
+    /// (1-based, header is line 1).
+    fn csv_file(rows: usize, at: usize, edit: &[u8]) -> (tempfile::NamedTempFile, CheckedFile) {
+        let mut bytes = b"date,channel,spend\n".to_vec();
+        for i in 2..=rows + 1 {
+            if i == at {
+                bytes.extend_from_slice(edit);
+            } else {
+                bytes.extend_from_slice(format!("2024-01-01,search,{i}.5\n").as_bytes());
+            }
+        }
+        let mut tmp = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        tmp.write_all(&bytes).unwrap();
+        let checked = CheckedFile {
+            path: tmp.path().to_path_buf(),
+            shown: "media.csv".into(),
+            format: FileFormat::Csv,
+            len: bytes.len() as u64,
+        };
+        (tmp, checked)
+    }
+
+    /// Scans split into ranges (threshold 0) must find exactly what one range finds,
+    /// wherever in the file the finding sits.
+    #[test]
+    fn split_scan_agrees_with_one_range() {
+        let rows = 20_000;
+        for at in [3, rows / 2, rows - 5] {
+            // A GBK byte pair ("中" in GBK) is not UTF-8: the error names its line.
+            let (_t, f) = csv_file(rows, at, b"2024-01-01,\xD6\xD0,1\n");
+            for from in [0, u64::MAX] {
+                let auto = prescan_split(&f, Encoding::Auto, 1 << 24, from).unwrap();
+                assert_eq!(auto.encoding, DetectedEncoding::Gb18030);
+                assert!(!auto.has_quotes);
+                let err = prescan_split(&f, Encoding::Utf8, 1 << 24, from).unwrap_err();
+                assert_eq!(err.line, Some(at as u64), "split from {from}");
+            }
+            // A quote anywhere switches on quote-aware parsing.
+            let (_t, f) = csv_file(rows, at, b"2024-01-01,\"search\",1\n");
+            for from in [0, u64::MAX] {
+                let scan = prescan_split(&f, Encoding::Auto, 1 << 24, from).unwrap();
+                assert!(scan.has_quotes);
+                assert_eq!(scan.encoding, DetectedEncoding::Utf8);
+            }
+            // An over-long line is reported at its own line.
+            let long = [b"2024-01-01,".as_slice(), &[b'x'; 300], b",1\n"].concat();
+            let (_t, f) = csv_file(rows, at, &long);
+            for from in [0, u64::MAX] {
+                let err = prescan_split(&f, Encoding::Auto, 100, from).unwrap_err();
+                assert_eq!(err.line, Some(at as u64), "split from {from}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_without_line_breaks_is_scanned_whole() {
+        let mut tmp = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        tmp.write_all(&vec![b'a'; 3 * CHUNK]).unwrap();
+        let f = CheckedFile {
+            path: tmp.path().to_path_buf(),
+            shown: "one_line.csv".into(),
+            format: FileFormat::Csv,
+            len: 3 * CHUNK as u64,
+        };
+        let err = prescan_split(&f, Encoding::Auto, 2 * CHUNK as u64, 0).unwrap_err();
+        assert_eq!(err.line, Some(1));
+        let ok = prescan_split(&f, Encoding::Auto, 4 * CHUNK as u64, 0).unwrap();
+        assert_eq!(ok.encoding, DetectedEncoding::Utf8);
     }
 }
