@@ -11,6 +11,7 @@
 //! - [`aspects`]: a zh/en taxonomy of aspects, each mention scored on its clauses;
 //! - [`keywords`]: content terms and TF-IDF keywords;
 //! - [`entities`]: money, percentages, dates, gazetteer names, Chinese names by POS;
+//! - [`pii`]: personal data (phones, e-mails, ID and card numbers, names) found and masked;
 //! - [`topics`]: topics of a batch by NMF of TF-IDF, labelled by class-based TF-IDF;
 //! - [`trends`]: per-period text series (volume, sentiment, aspects, topics) and shifts;
 //! - [`analyze`]: the per-document pipeline of the built-in back end.
@@ -19,6 +20,7 @@ pub mod analyze;
 pub mod aspects;
 pub mod entities;
 pub mod keywords;
+pub mod pii;
 pub mod sentiment;
 pub mod tokens;
 pub mod topics;
