@@ -326,7 +326,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A Chinese resident identity number (GB 11643): 6-digit region, 8-digit birth date,
