@@ -38,6 +38,9 @@ pub struct Config {
     pub validation: Validation,
     #[serde(default)]
     pub cleaning: Cleaning,
+    /// How texts are analysed: back ends per field, taxonomy, gazetteer, models.
+    #[serde(default)]
+    pub text: TextSettings,
 }
 
 /// Facts about the project that every analysis shares.
@@ -374,6 +377,137 @@ pub enum NegativeSpend {
     Drop,
 }
 
+/// A text back end, by name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextBackend {
+    /// The built-in engine: lexicons, shipped linear models, jieba; no model files.
+    #[default]
+    Builtin,
+    /// A local sentence encoder (see `[text.encoder]`).
+    Encoder,
+    /// An OpenAI-compatible LLM, remote or the local GGUF model (see `[text.llm]`).
+    Llm,
+}
+
+/// The `[text]` section: what the text layer computes and with which back end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextSettings {
+    /// `auto` (detect per text), `zh`, `en` or `mixed`.
+    pub lang: String,
+    /// Keywords per text.
+    pub keywords: usize,
+    /// A TOML file of aspects (`[[aspects]] name = "price" zh = [..] en = [..]`)
+    /// replacing the default taxonomy; relative to the config file.
+    pub aspects: Option<String>,
+    /// A TOML file of names to find by kind (`brand = ["华为", "Apple"]`).
+    pub gazetteer: Option<String>,
+    /// Sentiment models from `adroit text train` replacing the shipped ones.
+    pub model_zh: Option<String>,
+    pub model_en: Option<String>,
+    /// Which back end computes each field.
+    pub backends: TextBackends,
+    pub encoder: EncoderSettings,
+    pub llm: LlmSettings,
+}
+
+impl Default for TextSettings {
+    fn default() -> Self {
+        Self {
+            lang: "auto".into(),
+            keywords: 5,
+            aspects: None,
+            gazetteer: None,
+            model_zh: None,
+            model_en: None,
+            backends: TextBackends::default(),
+            encoder: EncoderSettings::default(),
+            llm: LlmSettings::default(),
+        }
+    }
+}
+
+/// `[text.backends]`: one back end per field; mix freely (e.g. sentiment by the
+/// encoder, aspects by the LLM, the rest built-in).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextBackends {
+    pub sentiment: TextBackend,
+    pub aspects: TextBackend,
+    pub keywords: TextBackend,
+    pub entities: TextBackend,
+    /// Topic discovery: builtin (NMF on TF-IDF) or encoder (clusters of embeddings).
+    pub topics: TextBackend,
+}
+
+/// `[text.encoder]`: the local sentence encoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncoderSettings {
+    /// A sentence-transformer folder or encoder file; default: the installed
+    /// all-MiniLM-L6-v2 under $ADROIT_MODELS.
+    pub model: Option<String>,
+    /// A sentiment head from `adroit text train --backend encoder`; without one,
+    /// sentiment is zero-shot (similarity to positive and negative prototypes).
+    pub head: Option<String>,
+    /// Texts per forward pass.
+    pub batch: usize,
+}
+
+impl Default for EncoderSettings {
+    fn default() -> Self {
+        Self {
+            model: None,
+            head: None,
+            batch: 32,
+        }
+    }
+}
+
+/// `[text.llm]`: an OpenAI-compatible chat endpoint, or the local GGUF model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmSettings {
+    /// e.g. `https://api.deepseek.com/v1`; absent: the local GGUF model runs in-process.
+    pub base_url: Option<String>,
+    /// The model name the endpoint expects.
+    pub model: Option<String>,
+    /// The environment variable holding the API key (never the key itself).
+    pub api_key_env: String,
+    /// A GGUF file for the in-process model; default: the installed SmolLM2-135M-Instruct.
+    pub local_model: Option<String>,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Where answers are cached (relative to the config file); reruns cost nothing.
+    pub cache_dir: Option<String>,
+    /// Mask personal data before any text leaves the machine.
+    pub mask_pii: bool,
+    /// Prices per 1,000 tokens, for the cost line printed at the end.
+    pub price_prompt_per_1k: Option<f64>,
+    pub price_completion_per_1k: Option<f64>,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: None,
+            api_key_env: "OPENAI_API_KEY".into(),
+            local_model: None,
+            timeout_secs: 60,
+            max_retries: 4,
+            concurrency: 4,
+            cache_dir: None,
+            mask_pii: true,
+            price_prompt_per_1k: None,
+            price_completion_per_1k: None,
+        }
+    }
+}
+
 mod names {
     macro_rules! defaults {
         ($($name:ident = $value:literal),* $(,)?) => {
@@ -523,6 +657,40 @@ impl Config {
         if self.validation.max_line_bytes == 0 {
             return Err("[validation] max_line_bytes must be positive".into());
         }
+        let t = &self.text;
+        if !["auto", "zh", "en", "mixed"].contains(&t.lang.as_str()) {
+            return Err(format!(
+                "[text] lang = {:?}: use \"auto\", \"zh\", \"en\" or \"mixed\"",
+                t.lang
+            ));
+        }
+        if t.backends.aspects == TextBackend::Encoder
+            || t.backends.keywords == TextBackend::Encoder
+            || t.backends.entities == TextBackend::Encoder
+        {
+            return Err(
+                "[text.backends] the encoder back end computes sentiment and topics only: use \"builtin\" or \"llm\" for aspects, keywords and entities"
+                    .into(),
+            );
+        }
+        if t.backends.topics == TextBackend::Llm {
+            return Err(
+                "[text.backends] topics = \"llm\" is not available: use \"builtin\" (NMF) or \"encoder\" (embedding clusters)"
+                    .into(),
+            );
+        }
+        if t.encoder.batch == 0 {
+            return Err("[text.encoder] batch must be positive".into());
+        }
+        if t.llm.concurrency == 0 || t.llm.timeout_secs == 0 {
+            return Err("[text.llm] concurrency and timeout_secs must be positive".into());
+        }
+        if t.llm.base_url.is_some() && t.llm.model.is_none() {
+            return Err(
+                "[text.llm] base_url is set but model is not: name the model the endpoint serves (e.g. model = \"deepseek-chat\")"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -632,6 +800,37 @@ mod tests {
         assert!(shown.contains("unknown key `impresions`"), "{shown}");
         assert!(shown.contains("did you mean `impressions`"), "{shown}");
         assert_eq!(err.position.map(|p| p.0), Some(3), "{shown}");
+    }
+
+    #[test]
+    fn text_section_chooses_back_ends_per_field() {
+        let c = Config::from_toml_str(
+            "[text]\nkeywords = 3\n[text.backends]\nsentiment = \"encoder\"\naspects = \"llm\"\n[text.llm]\nbase_url = \"http://127.0.0.1:8080/v1\"\nmodel = \"smollm2\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.text.backends.sentiment, TextBackend::Encoder);
+        assert_eq!(c.text.backends.aspects, TextBackend::Llm);
+        assert_eq!(c.text.backends.keywords, TextBackend::Builtin);
+        assert!(c.text.llm.mask_pii, "PII masking is on by default");
+        let typo =
+            Config::from_toml_str("[text.backends]\nsentimnet = \"llm\"\n", "t.toml").unwrap_err();
+        assert!(
+            typo.to_string().contains("did you mean `sentiment`"),
+            "{typo}"
+        );
+        let bad = Config::from_toml_str("[text.backends]\naspects = \"encoder\"\n", "t.toml")
+            .unwrap_err();
+        assert!(
+            bad.to_string().contains("sentiment and topics only"),
+            "{bad}"
+        );
+        let no_model = Config::from_toml_str("[text.llm]\nbase_url = \"https://x/v1\"\n", "t.toml")
+            .unwrap_err();
+        assert!(
+            no_model.to_string().contains("name the model"),
+            "{no_model}"
+        );
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct Analysis {
     pub topic: Option<usize>,
     /// Which back end produced each field.
     pub backends: BTreeMap<String, String>,
+    /// Fields whose chosen back end failed on this document (the field then holds the
+    /// built-in answer): field name → "back end: reason".
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, String>,
 }
 
 /// Analyses a batch of texts with the built-in back end. Keyword weights use the
@@ -95,6 +99,7 @@ pub fn analyze(texts: &[&str], opts: &Options, scorer: &Scorer) -> Vec<Analysis>
                 entities: entities::find(text, &opts.gazetteer, opts.tag_chinese),
                 topic: None,
                 backends,
+                errors: BTreeMap::new(),
             }
         })
         .collect()

@@ -14,10 +14,13 @@
 //! - [`pii`]: personal data (phones, e-mails, ID and card numbers, names) found and masked;
 //! - [`topics`]: topics of a batch by NMF of TF-IDF, labelled by class-based TF-IDF;
 //! - [`trends`]: per-period text series (volume, sentiment, aspects, topics) and shifts;
-//! - [`analyze`]: the per-document pipeline of the built-in back end.
+//! - [`analyze`]: the per-document pipeline of the built-in back end;
+//! - [`backend`]: the [`backend::Backend`] trait other back ends (encoder, LLM)
+//!   implement, and [`backend::analyze_with`], which mixes them per field.
 
 pub mod analyze;
 pub mod aspects;
+pub mod backend;
 pub mod entities;
 pub mod keywords;
 pub mod pii;

@@ -133,7 +133,94 @@ pub fn discover(
     let shares = weight_shares(&w, &ht, k);
     let labels = c_tf_idf(&counts, &raw_assignment, k, &vocab, opts.top_terms);
     let representative = representatives(&w, &raw_assignment, k, opts.representative);
+    Ok(assemble(
+        raw_assignment,
+        sizes,
+        shares,
+        labels,
+        representative,
+    ))
+}
 
+/// Topics of documents already grouped by someone else, such as clusters of sentence
+/// embeddings: labels by class-based TF-IDF of the groups' content terms (as
+/// [`discover`] does), representatives by `closeness` (higher is more typical, e.g.
+/// cosine to the cluster centre), weight share by size. Same ordering and numbering as
+/// [`discover`]; a document's group is `None` when it has none.
+pub fn from_groups(
+    docs: &[Vec<String>],
+    groups: &[Option<usize>],
+    closeness: &[f64],
+    k: usize,
+    opts: &TopicOptions,
+) -> Result<Topics, String> {
+    if docs.len() != groups.len() || docs.len() != closeness.len() {
+        return Err(format!(
+            "{} documents but {} groups and {} closeness values",
+            docs.len(),
+            groups.len(),
+            closeness.len()
+        ));
+    }
+    if let Some(g) = groups.iter().flatten().find(|&&g| g >= k) {
+        return Err(format!("group {g} is out of range for {k} topics"));
+    }
+    let vocab = vocabulary(docs, opts)?;
+    let index: HashMap<&str, u32> = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i as u32))
+        .collect();
+    let counts: Vec<Vec<(u32, f64)>> = docs.par_iter().map(|d| count_terms(d, &index)).collect();
+    let mut sizes = vec![0usize; k];
+    for g in groups.iter().flatten() {
+        sizes[*g] += 1;
+    }
+    let grouped: usize = sizes.iter().sum();
+    let shares = sizes
+        .iter()
+        .map(|&s| {
+            if grouped > 0 {
+                s as f64 / grouped as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let labels = c_tf_idf(&counts, groups, k, &vocab, opts.top_terms);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (i, g) in groups.iter().enumerate() {
+        if let Some(g) = g {
+            members[*g].push(i);
+        }
+    }
+    let representative = members
+        .into_iter()
+        .map(|mut m| {
+            m.sort_by(|&a, &b| closeness[b].total_cmp(&closeness[a]).then(a.cmp(&b)));
+            m.truncate(opts.representative);
+            m
+        })
+        .collect();
+    Ok(assemble(
+        groups.to_vec(),
+        sizes,
+        shares,
+        labels,
+        representative,
+    ))
+}
+
+/// Orders topics largest first (ties by weight share, then by the fit's order) and
+/// renumbers the assignment to match.
+fn assemble(
+    raw_assignment: Vec<Option<usize>>,
+    sizes: Vec<usize>,
+    shares: Vec<f64>,
+    labels: Vec<Vec<(String, f64)>>,
+    representative: Vec<Vec<usize>>,
+) -> Topics {
+    let k = sizes.len();
     // Largest topic first; ties by weight, then by NMF's order (deterministic).
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| {
@@ -163,7 +250,7 @@ pub fn discover(
         .iter()
         .map(|a| a.map(|t| new_id[t]))
         .collect();
-    Ok(Topics { topics, assignment })
+    Topics { topics, assignment }
 }
 
 /// The filtered vocabulary, sorted by term. Errors say which filter emptied it.
@@ -790,6 +877,36 @@ mod tests {
         docs.push(Vec::new());
         truth.push(None);
         (docs, truth)
+    }
+
+    #[test]
+    fn groups_from_elsewhere_get_labels_of_their_own_theme() {
+        let (docs, truth) = corpus(90, 3);
+        // The true themes as groups (as a perfect clustering of embeddings would give),
+        // closeness rising with the index.
+        let groups: Vec<Option<usize>> = docs
+            .iter()
+            .zip(&truth)
+            .map(|(d, t)| t.filter(|_| !d.is_empty()))
+            .collect();
+        let closeness: Vec<f64> = (0..docs.len()).map(|i| i as f64).collect();
+        let topics = from_groups(&docs, &groups, &closeness, 3, &TopicOptions::default()).unwrap();
+        for t in &topics.topics {
+            let theme = THEMES
+                .iter()
+                .position(|th| th.contains(&t.terms[0].0.as_str()))
+                .expect("a theme word");
+            for (term, _) in &t.terms[..5] {
+                assert!(THEMES[theme].contains(&term.as_str()), "{t:?}");
+            }
+            // The most typical member first.
+            let r = &t.representative;
+            assert!(r.windows(2).all(|w| w[0] > w[1]), "{r:?}");
+            assert!(r.iter().all(|&i| topics.assignment[i] == Some(t.id)));
+        }
+        let sizes: usize = topics.topics.iter().map(|t| t.size).sum();
+        assert_eq!(sizes, groups.iter().flatten().count());
+        assert!(from_groups(&docs, &groups, &closeness, 2, &TopicOptions::default()).is_err());
     }
 
     #[test]

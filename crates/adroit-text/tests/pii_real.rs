@@ -31,7 +31,11 @@ fn masking_real_reviews_is_precise() {
     }
     // Names: a handful at most (a surname before 师傅/先生 is a real name mention).
     let with_name = masked.iter().filter(|m| m.count(PiiKind::Name) > 0).count();
-    assert!(with_name <= 12, "{with_name} of {} reviews had a name masked", texts.len());
+    assert!(
+        with_name <= 12,
+        "{with_name} of {} reviews had a name masked",
+        texts.len()
+    );
     // Hotel reviews: under 1% touched at all, against 16% with jieba's `nr` tag alone.
     let hotel = reviews("ChnSentiCorp_htl_all.csv", 1);
     let touched = hotel.iter().filter(|t| !mask(t).spans.is_empty()).count();
