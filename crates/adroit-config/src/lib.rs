@@ -428,6 +428,47 @@ impl Default for TextSettings {
     }
 }
 
+impl TextSettings {
+    /// Rules the TOML grammar cannot express; the CLI applies them to flags too.
+    pub fn check(&self) -> Result<(), String> {
+        let t = self;
+        if !["auto", "zh", "en", "mixed"].contains(&t.lang.as_str()) {
+            return Err(format!(
+                "[text] lang = {:?}: use \"auto\", \"zh\", \"en\" or \"mixed\"",
+                t.lang
+            ));
+        }
+        if t.backends.aspects == TextBackend::Encoder
+            || t.backends.keywords == TextBackend::Encoder
+            || t.backends.entities == TextBackend::Encoder
+        {
+            return Err(
+            "[text.backends] the encoder back end computes sentiment and topics only: use \"builtin\" or \"llm\" for aspects, keywords and entities"
+                .into(),
+        );
+        }
+        if t.backends.topics == TextBackend::Llm {
+            return Err(
+            "[text.backends] topics = \"llm\" is not available: use \"builtin\" (NMF) or \"encoder\" (embedding clusters)"
+                .into(),
+        );
+        }
+        if t.encoder.batch == 0 {
+            return Err("[text.encoder] batch must be positive".into());
+        }
+        if t.llm.concurrency == 0 || t.llm.timeout_secs == 0 {
+            return Err("[text.llm] concurrency and timeout_secs must be positive".into());
+        }
+        if t.llm.base_url.is_some() && t.llm.model.is_none() {
+            return Err(
+            "[text.llm] base_url is set but model is not: name the model the endpoint serves (e.g. model = \"deepseek-chat\")"
+                .into(),
+        );
+        }
+        Ok(())
+    }
+}
+
 /// `[text.backends]`: one back end per field; mix freely (e.g. sentiment by the
 /// encoder, aspects by the LLM, the rest built-in).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -657,40 +698,7 @@ impl Config {
         if self.validation.max_line_bytes == 0 {
             return Err("[validation] max_line_bytes must be positive".into());
         }
-        let t = &self.text;
-        if !["auto", "zh", "en", "mixed"].contains(&t.lang.as_str()) {
-            return Err(format!(
-                "[text] lang = {:?}: use \"auto\", \"zh\", \"en\" or \"mixed\"",
-                t.lang
-            ));
-        }
-        if t.backends.aspects == TextBackend::Encoder
-            || t.backends.keywords == TextBackend::Encoder
-            || t.backends.entities == TextBackend::Encoder
-        {
-            return Err(
-                "[text.backends] the encoder back end computes sentiment and topics only: use \"builtin\" or \"llm\" for aspects, keywords and entities"
-                    .into(),
-            );
-        }
-        if t.backends.topics == TextBackend::Llm {
-            return Err(
-                "[text.backends] topics = \"llm\" is not available: use \"builtin\" (NMF) or \"encoder\" (embedding clusters)"
-                    .into(),
-            );
-        }
-        if t.encoder.batch == 0 {
-            return Err("[text.encoder] batch must be positive".into());
-        }
-        if t.llm.concurrency == 0 || t.llm.timeout_secs == 0 {
-            return Err("[text.llm] concurrency and timeout_secs must be positive".into());
-        }
-        if t.llm.base_url.is_some() && t.llm.model.is_none() {
-            return Err(
-                "[text.llm] base_url is set but model is not: name the model the endpoint serves (e.g. model = \"deepseek-chat\")"
-                    .into(),
-            );
-        }
+        self.text.check()?;
         Ok(())
     }
 
