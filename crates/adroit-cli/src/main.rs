@@ -4,12 +4,14 @@
 mod check;
 mod demo;
 mod frame;
+mod llm;
 mod metrics;
 mod mining;
 mod model;
 mod output;
 mod simulate;
 mod text;
+mod text_backends;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +41,8 @@ enum Command {
     Rules(mining::RulesArgs),
     /// Text intelligence: sentiment, aspects, keywords, entities, topics, trends (zh and en).
     Text(text::TextArgs),
+    /// Local LLMs: serve a GGUF chat model over an OpenAI-compatible API, or chat with it.
+    Llm(llm::LlmArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => mining::run_cluster(args),
         Command::Rules(args) => mining::run_rules(args),
         Command::Text(args) => text::run(args),
+        Command::Llm(args) => llm::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };

@@ -5,6 +5,7 @@
 
 use crate::frame::load_frame;
 use crate::output;
+use crate::text_backends::{self, BackendFlags};
 use adroit_data::Engine;
 use adroit_learn::data::{Frame, Values};
 use adroit_text::aspects::Taxonomy;
@@ -69,6 +70,13 @@ pub struct TopicsArgs {
     pub min_df: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// builtin (NMF on TF-IDF) or encoder (k-means on sentence embeddings); default:
+    /// [text.backends] topics, else builtin.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Sentence encoder for --method encoder (default: $ADROIT_MODELS/all-MiniLM-L6-v2).
+    #[arg(long)]
+    pub encoder_model: Option<PathBuf>,
     /// Write topics and each text's topic as JSON here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -96,6 +104,8 @@ pub struct TrendsArgs {
     /// Write the flagged shifts as JSON here.
     #[arg(long)]
     pub shifts: Option<PathBuf>,
+    #[command(flatten)]
+    pub backends: BackendFlags,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -129,15 +139,15 @@ pub struct Source {
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub source: Source,
-    /// zh, en, mixed or auto (detect per text).
-    #[arg(long, default_value = "auto")]
-    pub lang: String,
+    /// zh, en, mixed or auto (detect per text); default: [text] lang, else auto.
+    #[arg(long)]
+    pub lang: Option<String>,
     /// Include each text's tokens.
     #[arg(long)]
     pub tokens: bool,
-    /// Keywords per text.
-    #[arg(long, default_value_t = 5)]
-    pub keywords: usize,
+    /// Keywords per text; default: [text] keywords, else 5.
+    #[arg(long)]
+    pub keywords: Option<usize>,
     /// A TOML file of aspects (`[[aspects]] name = "price" zh = [..] en = [..]`) replacing the default taxonomy.
     #[arg(long)]
     pub aspects: Option<PathBuf>,
@@ -150,6 +160,8 @@ pub struct AnalyzeArgs {
     /// An English sentiment model from `adroit text train` instead of the shipped one.
     #[arg(long)]
     pub model_en: Option<PathBuf>,
+    #[command(flatten)]
+    pub backends: BackendFlags,
     /// Write the JSON lines here (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -168,9 +180,16 @@ pub struct TrainArgs {
     /// The label value meaning positive (default: 1, true, positive, pos, yes).
     #[arg(long)]
     pub positive: Option<String>,
-    /// zh (weighs Chinese words) or en (weighs the others).
+    /// zh (weighs Chinese words) or en (weighs the others); builtin back end only.
+    #[arg(long, required_unless_present = "backend")]
+    pub lang: Option<String>,
+    /// builtin (a linear model on words, the default) or encoder (a logistic head on
+    /// sentence embeddings, for `[text.encoder] head` / `--encoder-head`).
     #[arg(long)]
-    pub lang: String,
+    pub backend: Option<String>,
+    /// Sentence encoder for --backend encoder (default: $ADROIT_MODELS/all-MiniLM-L6-v2).
+    #[arg(long)]
+    pub encoder_model: Option<PathBuf>,
     /// L2 penalty on the mean log-loss.
     #[arg(long, default_value_t = TrainParams::default().l2)]
     pub l2: f64,
@@ -223,21 +242,32 @@ fn strings(frame: &Frame, name: &str, origin: &str) -> Result<Vec<Option<String>
     })
 }
 
-/// Reads the texts a [`Source`] names.
-pub fn load_texts(source: &Source) -> Result<Texts, String> {
-    let (path, text_col, id_col, time_col) = match (&source.config, &source.texts) {
-        (Some(config), _) => {
+/// The config a [`Source`] names (if any) and the folder its paths are relative to.
+pub fn source_config(source: &Source) -> Result<(Option<adroit_config::Config>, PathBuf), String> {
+    match &source.config {
+        Some(config) => {
             let raw = std::fs::read_to_string(config)
                 .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
             let cfg = adroit_config::Config::from_toml_str(&raw, &config.display().to_string())
                 .map_err(|e| e.to_string())?;
-            let t = cfg.texts.ok_or_else(|| {
+            let base = config.parent().unwrap_or(Path::new(".")).to_path_buf();
+            Ok((Some(cfg), base))
+        }
+        None => Ok((None, PathBuf::from("."))),
+    }
+}
+
+/// Reads the texts a [`Source`] names.
+pub fn load_texts(source: &Source) -> Result<Texts, String> {
+    let (path, text_col, id_col, time_col) = match (&source.config, &source.texts) {
+        (Some(config), _) => {
+            let (cfg, base) = source_config(source)?;
+            let t = cfg.and_then(|c| c.texts).ok_or_else(|| {
                 format!(
                     "{}: no [texts] section (give path, text, id, timestamp)",
                     config.display()
                 )
             })?;
-            let base = config.parent().unwrap_or(Path::new("."));
             (
                 base.join(&t.path),
                 t.text.clone(),
@@ -320,33 +350,53 @@ struct Line<'a> {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode, String> {
+    let (config, base) = source_config(&args.source)?;
+    let settings = text_backends::resolve(config.as_ref().map(|c| &c.text), &base, &args.backends)?;
+    text_backends::prepare_threads(&settings);
     let bar = output::Progress::new();
     bar.message("loading texts");
     let texts = load_texts(&args.source)?;
-    let taxonomy = match &args.aspects {
+    let setting_path = |flag: &Option<PathBuf>, set: &Option<String>| {
+        flag.clone().or_else(|| set.as_ref().map(PathBuf::from))
+    };
+    let taxonomy = match setting_path(&args.aspects, &settings.aspects) {
         Some(p) => {
-            let t: Taxonomy = read_toml(p)?;
+            let t: Taxonomy = read_toml(&p)?;
             t.validate().map_err(|e| format!("{}: {e}", p.display()))?;
             t
         }
         None => Taxonomy::default(),
     };
-    let gazetteer = match &args.gazetteer {
-        Some(p) => read_toml::<Gazetteer>(p)?,
+    let gazetteer = match setting_path(&args.gazetteer, &settings.gazetteer) {
+        Some(p) => read_toml::<Gazetteer>(&p)?,
         None => Gazetteer::default(),
     };
     let opts = Options {
         tokens: args.tokens,
-        keywords: args.keywords,
+        keywords: args.keywords.unwrap_or(settings.keywords),
         taxonomy,
         gazetteer,
         tag_chinese: true,
-        lang: Lang::parse(&args.lang)?,
+        lang: Lang::parse(args.lang.as_deref().unwrap_or(&settings.lang))?,
     };
-    let scorer = scorer(args.model_zh.as_deref(), args.model_en.as_deref())?;
-    bar.message(format!("analysing {} texts", texts.texts.len()));
+    let scorer = scorer(
+        setting_path(&args.model_zh, &settings.model_zh).as_deref(),
+        setting_path(&args.model_en, &settings.model_en).as_deref(),
+    )?;
+    let loaded = text_backends::load(&settings, &|m| bar.message(m))?;
+    let plan = loaded.plan(&settings)?;
+    let described: Vec<String> = plan
+        .describe()
+        .iter()
+        .map(|(f, b)| format!("{}={b}", f.name()))
+        .collect();
+    bar.message(format!(
+        "analysing {} texts ({})",
+        texts.texts.len(),
+        described.join(", ")
+    ));
     let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
-    let analyses = adroit_text::analyze(&refs, &opts, &scorer);
+    let analyses = adroit_text::backend::analyze_with(&refs, &opts, &scorer, &plan);
     let mut out = Vec::new();
     for (i, a) in analyses.iter().enumerate() {
         let line = Line {
@@ -370,6 +420,20 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode, String> {
             analyses.len(),
             texts.origin
         );
+    }
+    let failed: Vec<usize> = (0..analyses.len())
+        .filter(|&i| !analyses[i].errors.is_empty())
+        .collect();
+    if let Some(&first) = failed.first() {
+        let (field, why) = analyses[first].errors.iter().next().expect("non-empty");
+        eprintln!(
+            "warning: {} texts kept a built-in field because their back end failed (first: id {}, {field}: {why})",
+            failed.len(),
+            texts.ids[first]
+        );
+    }
+    if let Some(line) = loaded.summary() {
+        eprintln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -418,11 +482,6 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
             data.push((text, positive));
         }
     }
-    let params = TrainParams {
-        l2: args.l2,
-        min_docs: args.min_docs,
-        ..TrainParams::default()
-    };
     let trained_on = args.trained_on.clone().unwrap_or_else(|| {
         format!(
             "{} ({} texts)",
@@ -433,9 +492,27 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
             data.len()
         )
     });
+    match args.backend.as_deref() {
+        None | Some("builtin") => {}
+        Some("encoder") => return train_head(&args, &data, &trained_on),
+        Some(other) => {
+            return Err(format!(
+                "--backend {other}: train the builtin model or an encoder head"
+            ));
+        }
+    }
+    let lang = args
+        .lang
+        .clone()
+        .ok_or("--lang zh|en is required for the builtin model")?;
+    let params = TrainParams {
+        l2: args.l2,
+        min_docs: args.min_docs,
+        ..TrainParams::default()
+    };
     let bar = output::Progress::new();
     bar.message(format!("training on {} texts", data.len()));
-    let model = sentiment::train(&data, &args.lang, &trained_on, &params)?;
+    let model = sentiment::train(&data, &lang, &trained_on, &params)?;
     let scorer = Scorer {
         zh: model.clone(),
         en: model.clone(),
@@ -458,7 +535,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
                 .filter(|&i| fold[i] != f)
                 .map(|i| data[i])
                 .collect();
-            let m = sentiment::train(&train, &args.lang, "cv", &params).map_err(|e| {
+            let m = sentiment::train(&train, &lang, "cv", &params).map_err(|e| {
                 format!("cross-validation fold {}: {e} (near-duplicates stay in one fold; try fewer folds)", f + 1)
             })?;
             let s = Scorer {
@@ -481,6 +558,83 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
         "wrote {} ({} weights, {} texts; training accuracy {:.4}{cv_line})",
         args.out.display(),
         model.weights.len(),
+        data.len(),
+        correct as f64 / data.len() as f64
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `text train --backend encoder`: a logistic head on sentence embeddings (C = 1),
+/// with grouped K-fold accuracy on request.
+fn train_head(
+    args: &TrainArgs,
+    data: &[(&str, bool)],
+    trained_on: &str,
+) -> Result<ExitCode, String> {
+    use adroit_encoder::backend::SentimentHead;
+    let path = args
+        .encoder_model
+        .clone()
+        .unwrap_or_else(|| adroit_encoder::models_dir().join("all-MiniLM-L6-v2"));
+    let bar = output::Progress::new();
+    bar.message(format!("loading {}", path.display()));
+    let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+    let texts: Vec<&str> = data.iter().map(|d| d.0).collect();
+    let labels: Vec<bool> = data.iter().map(|d| d.1).collect();
+    let mut vectors = Vec::with_capacity(texts.len());
+    for (k, chunk) in texts.chunks(1024).enumerate() {
+        bar.message(format!("embedding {}/{} texts", k * 1024, texts.len()));
+        vectors.extend(encoder.embed(chunk, 32).map_err(|e| e.to_string())?);
+    }
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let c = 1.0;
+    let mut cv_line = String::new();
+    if let Some(k) = args.cv {
+        if k < 2 || k > data.len() {
+            return Err(format!("--cv must be between 2 and {}", data.len()));
+        }
+        let fold = sentiment::folds(&texts, k, 0);
+        let mut hits = 0;
+        for f in 0..k {
+            bar.message(format!("cross-validating: fold {}/{k}", f + 1));
+            let (train, test): (Vec<usize>, Vec<usize>) =
+                (0..data.len()).partition(|&i| fold[i] != f);
+            let head = SentimentHead::train(
+                &train
+                    .iter()
+                    .map(|&i| vectors[i].clone())
+                    .collect::<Vec<_>>(),
+                &train.iter().map(|&i| labels[i]).collect::<Vec<_>>(),
+                c,
+                &name,
+                "cv",
+            )
+            .map_err(|e| format!("cross-validation fold {}: {e}", f + 1))?;
+            for i in test {
+                hits += usize::from((head.score(&vectors[i])? >= 0.0) == labels[i]);
+            }
+        }
+        cv_line = format!(
+            "; {k}-fold cross-validated accuracy {:.4} (near-duplicates kept in one fold)",
+            hits as f64 / data.len() as f64
+        );
+    }
+    bar.message("fitting the head");
+    let head = SentimentHead::train(&vectors, &labels, c, &name, trained_on)?;
+    let correct = vectors
+        .iter()
+        .zip(&labels)
+        .filter(|(v, y)| head.score(v).is_ok_and(|s| (s >= 0.0) == **y))
+        .count();
+    bar.finish();
+    output::write_atomic(&args.out, head.to_json().as_bytes())?;
+    println!(
+        "wrote {} (sentiment head on {name}, {} dimensions, {} texts; training accuracy {:.4}{cv_line})",
+        args.out.display(),
+        head.weights.len(),
         data.len(),
         correct as f64 / data.len() as f64
     );
@@ -516,8 +670,43 @@ fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
         args.k,
         texts.texts.len()
     ));
-    let found = discover(&texts.texts, args.k, args.min_df, args.seed)
-        .map_err(|e| format!("{}: {e}", texts.origin))?;
+    let (config, _) = source_config(&args.source)?;
+    let method = match args.method.as_deref() {
+        Some("builtin") => adroit_config::TextBackend::Builtin,
+        Some("encoder") => adroit_config::TextBackend::Encoder,
+        Some(other) => {
+            return Err(format!(
+                "--method {other}: use builtin (NMF) or encoder (embedding clusters)"
+            ));
+        }
+        None => config.map_or(adroit_config::TextBackend::Builtin, |c| {
+            c.text.backends.topics
+        }),
+    };
+    let found = if method == adroit_config::TextBackend::Encoder {
+        let path = args
+            .encoder_model
+            .clone()
+            .unwrap_or_else(|| adroit_encoder::models_dir().join("all-MiniLM-L6-v2"));
+        bar.message(format!("loading {}", path.display()));
+        let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+        let backend = adroit_encoder::backend::EncoderBackend::new(encoder, None, 32)
+            .map_err(|e| e.to_string())?;
+        bar.message(format!(
+            "embedding {} texts and clustering them into {} topics",
+            texts.texts.len(),
+            args.k
+        ));
+        let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
+        let opts = TopicOptions {
+            min_df: args.min_df,
+            ..TopicOptions::default()
+        };
+        backend.topics(&refs, args.k, args.seed, &opts)
+    } else {
+        discover(&texts.texts, args.k, args.min_df, args.seed)
+    }
+    .map_err(|e| format!("{}: {e}", texts.origin))?;
     bar.finish();
     let mut table = output::table();
     table.set_header(["topic", "texts", "top terms", "representative quote"]);
@@ -591,6 +780,9 @@ fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
 }
 
 fn trends(args: TrendsArgs) -> Result<ExitCode, String> {
+    let (config, base) = source_config(&args.source)?;
+    let settings = text_backends::resolve(config.as_ref().map(|c| &c.text), &base, &args.backends)?;
+    text_backends::prepare_threads(&settings);
     let bar = output::Progress::new();
     bar.message("loading texts");
     let texts = load_texts(&args.source)?;
@@ -615,15 +807,29 @@ fn trends(args: TrendsArgs) -> Result<ExitCode, String> {
         Some(c) => Some(strings(&texts.frame, c, &texts.origin)?),
         None => None,
     };
-    let scorer = Scorer::builtin();
+    let scorer = scorer(
+        settings.model_zh.as_deref().map(Path::new),
+        settings.model_en.as_deref().map(Path::new),
+    )?;
+    let taxonomy = match &settings.aspects {
+        Some(p) => {
+            let t: Taxonomy = read_toml(Path::new(p))?;
+            t.validate().map_err(|e| format!("{p}: {e}"))?;
+            t
+        }
+        None => Taxonomy::default(),
+    };
     let opts = Options {
         keywords: 0,
         tag_chinese: false,
+        taxonomy,
         ..Options::default()
     };
+    let loaded = text_backends::load(&settings, &|m| bar.message(m))?;
+    let plan = loaded.plan(&settings)?;
     bar.message(format!("analysing {} texts", texts.texts.len()));
     let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
-    let analyses = adroit_text::analyze(&refs, &opts, scorer);
+    let analyses = adroit_text::backend::analyze_with(&refs, &opts, &scorer, &plan);
     let assignment = if args.topics > 0 {
         bar.message(format!("discovering {} topics", args.topics));
         Some(
@@ -714,6 +920,9 @@ fn trends(args: TrendsArgs) -> Result<ExitCode, String> {
     );
     if !shifts.is_empty() {
         eprintln!("{table}");
+    }
+    if let Some(line) = loaded.summary() {
+        eprintln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

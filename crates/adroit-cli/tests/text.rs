@@ -316,3 +316,170 @@ fn embed_writes_vectors_and_names_a_missing_model() {
         stderr(&out)
     );
 }
+
+/// Back ends per field from the config and from flags: encoder sentiment (zero-shot
+/// with the installed MiniLM), an encoder head trained by `text train --backend
+/// encoder`, embedding topics, the local LLM for sentiment (SmolLM2 served in-process),
+/// and the errors for impossible choices.
+#[test]
+fn back_ends_are_chosen_per_field_in_config_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reviews.csv"), REVIEWS).unwrap();
+    std::fs::write(
+        dir.path().join("adroit.toml"),
+        "[texts]\npath = \"reviews.csv\"\nid = \"id\"\ntimestamp = \"date\"\ntext = \"review\"\n\
+         [text.backends]\nsentiment = \"encoder\"\n",
+    )
+    .unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "analyze",
+            "--config",
+            "adroit.toml",
+            "--out",
+            "a.jsonl",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("a.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for l in &lines {
+        assert_eq!(l["backends"]["sentiment"], "encoder", "{l}");
+        assert_eq!(l["backends"]["aspects"], "builtin", "{l}");
+    }
+    let label =
+        |id: &str| lines.iter().find(|l| l["id"] == id).unwrap()["sentiment"]["label"].clone();
+    assert_eq!(label("r3"), "positive");
+    assert_eq!(label("r4"), "negative");
+
+    // A head trained on labelled texts, then used through the flag.
+    let mut labelled = String::from("text,label\n");
+    for (t, y) in [
+        ("great product, works perfectly", 1),
+        ("love it, excellent quality", 1),
+        ("fast delivery, very happy", 1),
+        ("terrible, broke after a day", 0),
+        ("awful quality, waste of money", 0),
+        ("slow delivery and rude support", 0),
+    ] {
+        labelled.push_str(&format!("\"{t}\",{y}\n"));
+    }
+    std::fs::write(dir.path().join("labelled.csv"), labelled).unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "train",
+            "--backend",
+            "encoder",
+            "--texts",
+            "labelled.csv",
+            "--cv",
+            "3",
+            "--out",
+            "head.json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("384 dimensions"));
+    let out = adroit(
+        &[
+            "text",
+            "analyze",
+            "--config",
+            "adroit.toml",
+            "--encoder-head",
+            "head.json",
+            "--out",
+            "b.jsonl",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Embedding topics.
+    let out = adroit(
+        &[
+            "text",
+            "topics",
+            "--config",
+            "adroit.toml",
+            "--k",
+            "2",
+            "--method",
+            "encoder",
+            "--min-df",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The local LLM for sentiment: every text is answered by it or says why not.
+    let out = adroit(
+        &[
+            "text",
+            "analyze",
+            "--config",
+            "adroit.toml",
+            "--backend",
+            "sentiment=llm",
+            "--out",
+            "c.jsonl",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("LLM"), "{}", stderr(&out));
+    for l in std::fs::read_to_string(dir.path().join("c.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let l: serde_json::Value = serde_json::from_str(l).unwrap();
+        let by_llm = l["backends"]["sentiment"] == "llm";
+        let failed = l["errors"]["sentiment"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("llm: "));
+        assert!(by_llm != failed, "{l}");
+    }
+
+    // Impossible choices are named.
+    let out = adroit(
+        &[
+            "text",
+            "analyze",
+            "--config",
+            "adroit.toml",
+            "--backend",
+            "aspects=encoder",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("sentiment and topics only"),
+        "{}",
+        stderr(&out)
+    );
+    let out = adroit(
+        &[
+            "text",
+            "analyze",
+            "--config",
+            "adroit.toml",
+            "--backend",
+            "sentiment=gpt",
+        ],
+        dir.path(),
+    );
+    assert!(
+        stderr(&out).contains("unknown back end `gpt`"),
+        "{}",
+        stderr(&out)
+    );
+}
