@@ -37,6 +37,25 @@ pub enum TextCommand {
     Trends(TrendsArgs),
     /// Sentence embeddings from a local sentence-transformer folder (CSV: id, e0 … e{d-1}).
     Embed(EmbedArgs),
+    /// Groups of near-duplicate texts (reposts, templates, bot campaigns) by embedding cosine.
+    Duplicates(DuplicatesArgs),
+}
+
+#[derive(Args)]
+pub struct DuplicatesArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Cosine similarity from which two texts count as near-duplicates.
+    #[arg(long, default_value_t = 0.95)]
+    pub threshold: f64,
+    /// Sentence encoder. Default: $ADROIT_MODELS/all-MiniLM-L6-v2 for texts without
+    /// Chinese, the multilingual e5 file (multilingual-e5-small-q4/e5-small-q4.bin) when
+    /// any text has Chinese (MiniLM knows English only and maps Chinese texts together).
+    #[arg(long)]
+    pub encoder_model: Option<PathBuf>,
+    /// Write the groups as JSON here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -214,6 +233,7 @@ pub fn run(args: TextArgs) -> Result<ExitCode, String> {
         TextCommand::Topics(a) => topics(a),
         TextCommand::Trends(a) => trends(a),
         TextCommand::Embed(a) => embed(a),
+        TextCommand::Duplicates(a) => duplicates(a),
     }
 }
 
@@ -975,5 +995,86 @@ fn embed(args: EmbedArgs) -> Result<ExitCode, String> {
         encoder.dim,
         vectors.len() as f64 / seconds.max(1e-9)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn duplicates(args: DuplicatesArgs) -> Result<ExitCode, String> {
+    if !(0.0..=1.0).contains(&args.threshold) {
+        return Err(format!(
+            "--threshold {} must be between 0 and 1 (a cosine similarity)",
+            args.threshold
+        ));
+    }
+    let bar = output::Progress::new();
+    bar.message("loading texts");
+    let texts = load_texts(&args.source)?;
+    let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
+    let chinese = refs
+        .iter()
+        .any(|t| t.chars().any(adroit_text::tokens::is_han));
+    let path = args.encoder_model.clone().unwrap_or_else(|| {
+        let models = adroit_encoder::models_dir();
+        if chinese {
+            models
+                .join("multilingual-e5-small-q4")
+                .join("e5-small-q4.bin")
+        } else {
+            models.join("all-MiniLM-L6-v2")
+        }
+    });
+    bar.message(format!("loading {}", path.display()));
+    let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+    let mut vectors = Vec::with_capacity(refs.len());
+    for (k, chunk) in refs.chunks(1024).enumerate() {
+        bar.message(format!("embedding {}/{} texts", k * 1024, refs.len()));
+        vectors.extend(encoder.embed(chunk, 32).map_err(|e| e.to_string())?);
+    }
+    bar.message("comparing every pair");
+    let groups = adroit_text::duplicates::near_duplicates(&vectors, args.threshold as f32);
+    bar.finish();
+    let mut table = output::table();
+    table.set_header(["group", "texts", "ids", "first text"]);
+    for (g, members) in groups.iter().enumerate().take(20) {
+        let ids: Vec<&str> = members
+            .iter()
+            .take(5)
+            .map(|&i| texts.ids[i].as_str())
+            .collect();
+        table.add_row([
+            (g + 1).to_string(),
+            members.len().to_string(),
+            ids.join(", ") + if members.len() > 5 { ", …" } else { "" },
+            quote(&texts.texts[members[0]], 60),
+        ]);
+    }
+    let in_groups: usize = groups.iter().map(Vec::len).sum();
+    println!(
+        "{} groups of near-duplicates (cosine ≥ {}) holding {in_groups} of {} texts{}",
+        groups.len(),
+        args.threshold,
+        texts.texts.len(),
+        if groups.len() > 20 {
+            "; the first 20:"
+        } else {
+            ""
+        }
+    );
+    if !groups.is_empty() {
+        println!("{table}");
+    }
+    if let Some(out) = &args.out {
+        let json = serde_json::json!({
+            "source": texts.origin,
+            "threshold": args.threshold,
+            "encoder": path.display().to_string(),
+            "groups": groups.iter().map(|m| m.iter().map(|&i| serde_json::json!({
+                "id": texts.ids[i],
+                "text": texts.texts[i],
+            })).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        });
+        let bytes = serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?;
+        output::write_atomic(out, &bytes)?;
+        eprintln!("wrote {}", out.display());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -420,6 +420,41 @@ fn back_ends_are_chosen_per_field_in_config_and_flags() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 
+    // Near-duplicates: a repost of r3 with different case and punctuation is grouped.
+    let mut reposted = REVIEWS.to_string();
+    reposted.push_str(
+        "r6,2024-03-15,web,\"the delivery was fast and the quality is great, love it!\"\n",
+    );
+    std::fs::write(dir.path().join("reposted.csv"), reposted).unwrap();
+    let out = adroit(
+        &[
+            "text",
+            "duplicates",
+            "--texts",
+            "reposted.csv",
+            "--text-col",
+            "review",
+            "--id-col",
+            "id",
+            "--out",
+            "dups.json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dups: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("dups.json")).unwrap())
+            .unwrap();
+    let groups = dups["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{dups}");
+    let ids: Vec<&str> = groups[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["r3", "r6"]);
+
     // The local LLM for sentiment: every text is answered by it or says why not.
     let out = adroit(
         &[

@@ -169,3 +169,41 @@ fn embedding_topics_recover_the_sources() {
             .is_err()
     );
 }
+
+/// Near-duplicates on the UCI sentences: every sentence that occurs twice verbatim
+/// (ignoring case and surrounding spaces) must land in one group with its copy at a
+/// cosine threshold of 0.99, and groups must stay small (no chaining of the corpus).
+#[test]
+fn exact_repeats_are_found_as_near_duplicates() {
+    use std::collections::HashMap;
+    let rows = uci();
+    let groups = adroit_text::duplicates::near_duplicates(vectors(), 0.99);
+    let mut group_of = HashMap::new();
+    for (g, members) in groups.iter().enumerate() {
+        for &i in members {
+            group_of.insert(i, g);
+        }
+    }
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut repeats = 0;
+    for (i, r) in rows.iter().enumerate() {
+        let key = r.0.trim().to_lowercase();
+        if let Some(&j) = first.get(&key) {
+            repeats += 1;
+            assert!(
+                group_of.contains_key(&i) && group_of.get(&i) == group_of.get(&j),
+                "{:?} (rows {j} and {i}) not grouped",
+                r.0
+            );
+        } else {
+            first.insert(key, i);
+        }
+    }
+    let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
+    eprintln!(
+        "{repeats} verbatim repeats; {} groups, largest {largest}",
+        groups.len()
+    );
+    assert!(repeats >= 10, "UCI has verbatim repeats: {repeats}");
+    assert!(largest < 30, "largest group {largest}");
+}

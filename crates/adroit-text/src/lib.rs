@@ -10,6 +10,7 @@
 //!   shipped linear models, with [`sentiment::train`] to retrain or adapt them;
 //! - [`aspects`]: a zh/en taxonomy of aspects, each mention scored on its clauses;
 //! - [`keywords`]: content terms and TF-IDF keywords;
+//! - [`duplicates`]: near-duplicate groups from sentence embeddings;
 //! - [`entities`]: money, percentages, dates, gazetteer names, Chinese names by POS;
 //! - [`pii`]: personal data (phones, e-mails, ID and card numbers, names) found and masked;
 //! - [`topics`]: topics of a batch by NMF of TF-IDF, labelled by class-based TF-IDF;
@@ -21,6 +22,7 @@
 pub mod analyze;
 pub mod aspects;
 pub mod backend;
+pub mod duplicates;
 pub mod entities;
 pub mod keywords;
 pub mod pii;
