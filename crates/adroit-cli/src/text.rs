@@ -601,11 +601,7 @@ fn train_head(
     let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
     let texts: Vec<&str> = data.iter().map(|d| d.0).collect();
     let labels: Vec<bool> = data.iter().map(|d| d.1).collect();
-    let mut vectors = Vec::with_capacity(texts.len());
-    for (k, chunk) in texts.chunks(1024).enumerate() {
-        bar.message(format!("embedding {}/{} texts", k * 1024, texts.len()));
-        vectors.extend(encoder.embed(chunk, 32).map_err(|e| e.to_string())?);
-    }
+    let vectors = embed_all(&encoder, &texts, 32, &bar)?;
     let name = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -963,16 +959,7 @@ fn embed(args: EmbedArgs) -> Result<ExitCode, String> {
         .collect::<Result<_, _>>()?;
     let refs: Vec<&str> = texts.texts.iter().map(String::as_str).collect();
     let started = std::time::Instant::now();
-    let mut vectors = Vec::with_capacity(refs.len());
-    // Chunks of 1,024 so the progress line moves on large files.
-    for (k, chunk) in refs.chunks(1024).enumerate() {
-        bar.message(format!("embedding {}/{} texts", k * 1024, refs.len()));
-        vectors.extend(
-            encoder
-                .embed(chunk, args.batch)
-                .map_err(|e| e.to_string())?,
-        );
-    }
+    let vectors = embed_all(&encoder, &refs, args.batch, &bar)?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish();
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -1024,11 +1011,7 @@ fn duplicates(args: DuplicatesArgs) -> Result<ExitCode, String> {
     });
     bar.message(format!("loading {}", path.display()));
     let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
-    let mut vectors = Vec::with_capacity(refs.len());
-    for (k, chunk) in refs.chunks(1024).enumerate() {
-        bar.message(format!("embedding {}/{} texts", k * 1024, refs.len()));
-        vectors.extend(encoder.embed(chunk, 32).map_err(|e| e.to_string())?);
-    }
+    let vectors = embed_all(&encoder, &refs, 32, &bar)?;
     bar.message("comparing every pair");
     let groups = adroit_text::duplicates::near_duplicates(&vectors, args.threshold as f32);
     bar.finish();
@@ -1077,4 +1060,19 @@ fn duplicates(args: DuplicatesArgs) -> Result<ExitCode, String> {
         eprintln!("wrote {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Embeds texts in chunks of 1,024 so the progress line moves on large files.
+fn embed_all(
+    encoder: &adroit_encoder::Encoder,
+    texts: &[&str],
+    batch: usize,
+    bar: &output::Progress,
+) -> Result<Vec<Vec<f32>>, String> {
+    let mut vectors = Vec::with_capacity(texts.len());
+    for (k, chunk) in texts.chunks(1024).enumerate() {
+        bar.message(format!("embedding {}/{} texts", k * 1024, texts.len()));
+        vectors.extend(encoder.embed(chunk, batch).map_err(|e| e.to_string())?);
+    }
+    Ok(vectors)
 }

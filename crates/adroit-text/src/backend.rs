@@ -233,10 +233,8 @@ impl Backend for Builtin<'_> {
     }
 
     fn sentiment(&self, texts: &[&str]) -> Vec<DocResult<Sentiment>> {
-        analyze::analyze(texts, self.opts, self.scorer)
-            .into_iter()
-            .map(|a| Ok(a.sentiment))
-            .collect()
+        // Sentiment alone: no aspects, keywords or entities computed and thrown away.
+        texts.iter().map(|t| Ok(self.scorer.score(t))).collect()
     }
 
     fn aspects(&self, texts: &[&str], taxonomy: &Taxonomy) -> Vec<DocResult<Vec<Mention>>> {
