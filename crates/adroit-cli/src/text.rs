@@ -93,12 +93,15 @@ pub struct TopicsArgs {
     /// [text.backends] topics, else builtin.
     #[arg(long)]
     pub method: Option<String>,
-    /// Sentence encoder for --method encoder (default: $ADROIT_MODELS/all-MiniLM-L6-v2).
+    /// Give each topic a short human name written by the LLM back end ([text.llm] or
+    /// --llm-*; default: the local GGUF model), from its terms and quotes.
     #[arg(long)]
-    pub encoder_model: Option<PathBuf>,
+    pub name_topics: bool,
     /// Write topics and each text's topic as JSON here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub backends: BackendFlags,
 }
 
 #[derive(Args)]
@@ -167,6 +170,10 @@ pub struct AnalyzeArgs {
     /// Keywords per text; default: [text] keywords, else 5.
     #[arg(long)]
     pub keywords: Option<usize>,
+    /// How keywords are ranked: tfidf (against the batch) or textrank (within each
+    /// text); default: [text] keyword_method, else tfidf.
+    #[arg(long)]
+    pub keyword_method: Option<String>,
     /// A TOML file of aspects (`[[aspects]] name = "price" zh = [..] en = [..]`) replacing the default taxonomy.
     #[arg(long)]
     pub aspects: Option<PathBuf>,
@@ -394,6 +401,11 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode, String> {
     let opts = Options {
         tokens: args.tokens,
         keywords: args.keywords.unwrap_or(settings.keywords),
+        keyword_method: adroit_text::keywords::KeywordMethod::parse(
+            args.keyword_method
+                .as_deref()
+                .unwrap_or(&settings.keyword_method),
+        )?,
         taxonomy,
         gazetteer,
         tag_chinese: true,
@@ -678,6 +690,23 @@ fn quote(text: &str, n: usize) -> String {
 }
 
 fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
+    let (config, base) = source_config(&args.source)?;
+    let mut settings =
+        text_backends::resolve(config.as_ref().map(|c| &c.text), &base, &args.backends)?;
+    match args.method.as_deref() {
+        Some("builtin") => settings.backends.topics = adroit_config::TextBackend::Builtin,
+        Some("encoder") => settings.backends.topics = adroit_config::TextBackend::Encoder,
+        Some(other) => {
+            return Err(format!(
+                "--method {other}: use builtin (NMF) or encoder (embedding clusters)"
+            ));
+        }
+        None => {}
+    }
+    if args.name_topics {
+        text_backends::prepare_llm_threads(&settings);
+    }
+    let method = settings.backends.topics;
     let bar = output::Progress::new();
     bar.message("loading texts");
     let texts = load_texts(&args.source)?;
@@ -686,24 +715,11 @@ fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
         args.k,
         texts.texts.len()
     ));
-    let (config, _) = source_config(&args.source)?;
-    let method = match args.method.as_deref() {
-        Some("builtin") => adroit_config::TextBackend::Builtin,
-        Some("encoder") => adroit_config::TextBackend::Encoder,
-        Some(other) => {
-            return Err(format!(
-                "--method {other}: use builtin (NMF) or encoder (embedding clusters)"
-            ));
-        }
-        None => config.map_or(adroit_config::TextBackend::Builtin, |c| {
-            c.text.backends.topics
-        }),
-    };
     let found = if method == adroit_config::TextBackend::Encoder {
-        let path = args
-            .encoder_model
-            .clone()
-            .unwrap_or_else(|| adroit_encoder::models_dir().join("all-MiniLM-L6-v2"));
+        let path = settings.encoder.model.as_ref().map_or_else(
+            || adroit_encoder::models_dir().join("all-MiniLM-L6-v2"),
+            PathBuf::from,
+        );
         bar.message(format!("loading {}", path.display()));
         let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
         let backend = adroit_encoder::backend::EncoderBackend::new(encoder, None, 32)
@@ -723,22 +739,61 @@ fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
         discover(&texts.texts, args.k, args.min_df, args.seed)
     }
     .map_err(|e| format!("{}: {e}", texts.origin))?;
-    bar.finish();
+    let names = if args.name_topics {
+        bar.message(format!("naming {} topics with the LLM", found.topics.len()));
+        let llm = adroit_llm::backend::LlmBackend::from_settings(&settings.llm)
+            .map_err(|e| e.to_string())?;
+        let briefs: Vec<adroit_llm::backend::TopicBrief> = found
+            .topics
+            .iter()
+            .map(|t| adroit_llm::backend::TopicBrief {
+                terms: t.terms.iter().take(8).map(|(w, _)| w.clone()).collect(),
+                quotes: t
+                    .representative
+                    .iter()
+                    .take(3)
+                    .map(|&i| texts.texts[i].clone())
+                    .collect(),
+            })
+            .collect();
+        let named = llm.name_topics(&briefs);
+        bar.finish();
+        for (t, r) in found.topics.iter().zip(&named) {
+            if let Err(e) = r {
+                eprintln!("topic {}: no name ({e}); its terms label it", t.id);
+            }
+        }
+        eprintln!("{}", llm.summary());
+        named.into_iter().map(Result::ok).collect()
+    } else {
+        bar.finish();
+        vec![None; found.topics.len()]
+    };
     let mut table = output::table();
-    table.set_header(["topic", "texts", "top terms", "representative quote"]);
-    for t in &found.topics {
+    if args.name_topics {
+        table.set_header([
+            "topic",
+            "name",
+            "texts",
+            "top terms",
+            "representative quote",
+        ]);
+    } else {
+        table.set_header(["topic", "texts", "top terms", "representative quote"]);
+    }
+    for (t, name) in found.topics.iter().zip(&names) {
         let terms: Vec<&str> = t.terms.iter().take(6).map(|(w, _)| w.as_str()).collect();
         let quote = t
             .representative
             .first()
             .map(|&i| quote(&texts.texts[i], 60))
             .unwrap_or_default();
-        table.add_row([
-            t.id.to_string(),
-            t.size.to_string(),
-            terms.join(", "),
-            quote,
-        ]);
+        let mut row = vec![t.id.to_string()];
+        if args.name_topics {
+            row.push(name.clone().unwrap_or_default());
+        }
+        row.extend([t.size.to_string(), terms.join(", "), quote]);
+        table.add_row(row);
     }
     println!("{table}");
     if let Some(path) = &args.out {
@@ -753,9 +808,11 @@ fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
         let topics = found
             .topics
             .iter()
-            .map(|t| {
+            .zip(&names)
+            .map(|(t, name)| {
                 serde_json::json!({
                     "id": t.id,
+                    "name": name,
                     "size": t.size,
                     "weight_share": t.weight_share,
                     "terms": t.terms,

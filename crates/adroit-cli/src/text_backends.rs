@@ -126,6 +126,15 @@ pub fn prepare_threads(s: &TextSettings) {
     }
 }
 
+/// One candle kernel thread for a command that runs the LLM outside the per-field
+/// plan (topic names), on the same terms as [`prepare_threads`].
+pub fn prepare_llm_threads(s: &TextSettings) {
+    if s.llm.base_url.is_none() && std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // SAFETY: called before the command starts any thread, as prepare_threads is.
+        unsafe { adroit_llm::local::set_cpu_threads(1) };
+    }
+}
+
 /// The back ends the settings use, loaded.
 pub struct Loaded {
     pub encoder: Option<EncoderBackend>,

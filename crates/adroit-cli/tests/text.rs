@@ -518,3 +518,53 @@ fn back_ends_are_chosen_per_field_in_config_and_flags() {
         stderr(&out)
     );
 }
+
+#[test]
+fn textrank_keywords_are_chosen_by_flag_and_a_bad_method_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reviews.csv"), REVIEWS).unwrap();
+    let run = |method: &str| {
+        adroit(
+            &[
+                "text",
+                "analyze",
+                "--texts",
+                "reviews.csv",
+                "--text-col",
+                "review",
+                "--id-col",
+                "id",
+                "--keyword-method",
+                method,
+            ],
+            dir.path(),
+        )
+    };
+    let out = run("textrank");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let r2 = lines.iter().find(|l| l["id"] == "r2").unwrap();
+    let terms: Vec<&str> = r2["keywords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["term"].as_str().unwrap())
+        .collect();
+    // Nouns and verbs of the text; the adverbs 太 and 也 never qualify.
+    assert!(
+        terms.contains(&"快递") && terms.contains(&"客服"),
+        "{terms:?}"
+    );
+    assert!(!terms.iter().any(|t| ["太", "也", "了"].contains(t)));
+    assert_eq!(r2["keywords"][0]["weight"], 1.0);
+    let bad = run("lda");
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("use \"tfidf\" or \"textrank\""),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -398,6 +398,9 @@ pub struct TextSettings {
     pub lang: String,
     /// Keywords per text.
     pub keywords: usize,
+    /// How the built-in engine ranks keywords: `tfidf` (against the batch) or
+    /// `textrank` (within each text, nouns and verbs by jieba's tags).
+    pub keyword_method: String,
     /// A TOML file of aspects (`[[aspects]] name = "price" zh = [..] en = [..]`)
     /// replacing the default taxonomy; relative to the config file.
     pub aspects: Option<String>,
@@ -417,6 +420,7 @@ impl Default for TextSettings {
         Self {
             lang: "auto".into(),
             keywords: 5,
+            keyword_method: "tfidf".into(),
             aspects: None,
             gazetteer: None,
             model_zh: None,
@@ -436,6 +440,12 @@ impl TextSettings {
             return Err(format!(
                 "[text] lang = {:?}: use \"auto\", \"zh\", \"en\" or \"mixed\"",
                 t.lang
+            ));
+        }
+        if !["tfidf", "textrank"].contains(&t.keyword_method.as_str()) {
+            return Err(format!(
+                "[text] keyword_method = {:?}: use \"tfidf\" or \"textrank\"",
+                t.keyword_method
             ));
         }
         if t.backends.aspects == TextBackend::Encoder

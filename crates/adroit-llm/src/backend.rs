@@ -139,6 +139,76 @@ impl LlmBackend {
     }
 }
 
+/// What the LLM is shown of a topic to name it: its label terms and a few of the
+/// texts that belong to it most purely.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicBrief {
+    pub terms: Vec<String>,
+    pub quotes: Vec<String>,
+}
+
+impl TopicBrief {
+    /// The brief as the document of the naming task. Quotes are cut to 200 characters
+    /// so a topic of long texts still fits a small model's context.
+    pub fn render(&self) -> String {
+        let mut out = format!("Top terms: {}\nExample texts:", self.terms.join(", "));
+        for q in &self.quotes {
+            let cut: String = q.chars().take(200).collect();
+            out.push_str("\n- ");
+            out.push_str(cut.trim());
+        }
+        out
+    }
+}
+
+/// The topic-naming task: a short human name (2–5 words, or a few Chinese characters)
+/// for a topic given its terms and example texts, in the texts' language.
+pub fn topic_name_task() -> Result<Task, LlmError> {
+    budget(
+        Task::new(
+            "topic_name",
+            PROMPT_VERSION,
+            "You name topics found in customer texts (reviews, posts, support tickets). Given \
+             a topic's top terms and example texts, answer with a short, specific name of 2 to \
+             5 words, in the language of the texts (Chinese texts get a Chinese name of 2 to 8 \
+             characters). Example answer for terms \"battery, charge, hours, drains\": \
+             {\"name\": \"Battery life\"}; for terms \"物流, 快递, 送货, 几天\": \
+             {\"name\": \"物流速度\"}",
+            "{text}",
+            &json!({
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 60}
+                }
+            }),
+        ),
+        48,
+    )
+}
+
+impl LlmBackend {
+    /// A short human name per topic, or a per-topic error (the caller keeps the
+    /// c-TF-IDF terms as the label then).
+    pub fn name_topics(&self, briefs: &[TopicBrief]) -> Vec<DocResult<String>> {
+        let rendered: Vec<String> = briefs.iter().map(TopicBrief::render).collect();
+        let refs: Vec<&str> = rendered.iter().map(String::as_str).collect();
+        self.run(topic_name_task(), &refs)
+            .into_iter()
+            .map(|r| {
+                r.and_then(|v| {
+                    let name = v["name"].as_str().unwrap_or_default().trim().to_string();
+                    if name.is_empty() {
+                        Err("the model gave an empty name".to_string())
+                    } else {
+                        Ok(name)
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
 /// Sets a task's completion budget (answers are short JSON objects; a budget stops a
 /// rambling model early and bounds the cost of each document).
 fn budget(task: Result<Task, LlmError>, max_tokens: u32) -> Result<Task, LlmError> {

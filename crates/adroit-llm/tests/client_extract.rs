@@ -336,3 +336,51 @@ fn the_real_model_answers_through_the_whole_path() {
     assert_eq!(snap.requests, 2 + snap.repairs);
     assert!(snap.prompt_tokens > 20);
 }
+
+#[test]
+fn topics_are_named_and_a_bad_name_is_a_per_topic_error() {
+    use adroit_llm::backend::{LlmBackend, TopicBrief};
+    let _model = smollm_server::exclusive();
+    let proxy = proxy();
+    proxy.push([
+        Fault::Content("{\"name\": \"Battery life\"}".into()),
+        // The second topic: an empty name, and again after the repair request.
+        Fault::Content("{\"name\": \"\"}".into()),
+        Fault::Content("{\"name\": \"\"}".into()),
+    ]);
+    let client = Client::new(ClientConfig {
+        // One at a time, so the proxy's answers meet the topics in order.
+        concurrency: 1,
+        ..config(&proxy)
+    })
+    .unwrap();
+    let backend = LlmBackend::with_client(client);
+    let briefs = [
+        TopicBrief {
+            terms: vec!["battery".into(), "charge".into(), "hours".into()],
+            quotes: vec!["Battery dies after two hours.".into()],
+        },
+        TopicBrief {
+            terms: vec!["物流".into(), "快递".into()],
+            quotes: vec!["物流太慢了，一个星期才到。".into()],
+        },
+    ];
+    let names = backend.name_topics(&briefs);
+    assert_eq!(names[0].as_deref(), Ok("Battery life"));
+    assert!(names[1].is_err(), "{names:?}");
+    let seen = proxy.seen();
+    let first = body(&seen[0]);
+    let user = first["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.contains("Top terms: battery, charge, hours")
+            && user.contains("- Battery dies after two hours."),
+        "{user}"
+    );
+    let second = body(&seen[1]);
+    assert!(
+        second["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("物流, 快递")
+    );
+}

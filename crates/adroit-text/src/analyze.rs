@@ -3,7 +3,7 @@
 
 use crate::aspects::{Mention, Taxonomy};
 use crate::entities::{self, Entity, Gazetteer};
-use crate::keywords::{self, Idf, Keyword};
+use crate::keywords::{self, Idf, Keyword, KeywordMethod};
 use crate::sentiment::{self, Scorer, Sentiment};
 use crate::tokens::{self, Lang};
 use rayon::prelude::*;
@@ -20,6 +20,8 @@ pub struct Options {
     pub tokens: bool,
     /// Keywords per document (0: none).
     pub keywords: usize,
+    /// How keywords are ranked: TF-IDF over the batch, or TextRank per text.
+    pub keyword_method: KeywordMethod,
     pub taxonomy: Taxonomy,
     pub gazetteer: Gazetteer,
     /// Tag Chinese person/place/organisation names with jieba (slower).
@@ -33,6 +35,7 @@ impl Default for Options {
         Options {
             tokens: false,
             keywords: 5,
+            keyword_method: KeywordMethod::Tfidf,
             taxonomy: Taxonomy::default(),
             gazetteer: Gazetteer::default(),
             tag_chinese: true,
@@ -73,7 +76,7 @@ pub fn analyze(texts: &[&str], opts: &Options, scorer: &Scorer) -> Vec<Analysis>
             (toks, terms)
         })
         .collect();
-    let idf = if opts.keywords > 0 {
+    let idf = if opts.keywords > 0 && opts.keyword_method == KeywordMethod::Tfidf {
         Idf::fit(&prepared.iter().map(|p| p.1.clone()).collect::<Vec<_>>())
     } else {
         Idf::default()
@@ -95,7 +98,10 @@ pub fn analyze(texts: &[&str], opts: &Options, scorer: &Scorer) -> Vec<Analysis>
                     .then(|| toks.iter().map(|t| t.text.clone()).collect()),
                 sentiment: scorer.score_clauses(&clauses),
                 aspects: opts.taxonomy.find(text, &clauses, scorer),
-                keywords: keywords::top(terms, &idf, opts.keywords),
+                keywords: match opts.keyword_method {
+                    KeywordMethod::Tfidf => keywords::top(terms, &idf, opts.keywords),
+                    KeywordMethod::Textrank => keywords::textrank(text, opts.keywords),
+                },
                 entities: entities::find(text, &opts.gazetteer, opts.tag_chinese),
                 topic: None,
                 backends,

@@ -1,6 +1,6 @@
-//! Keywords: each document's terms ranked by TF-IDF against the batch it came in, and
-//! the content terms topics and keywords are built from (stop words, punctuation,
-//! numbers and one-letter words dropped).
+//! Keywords: each document's terms ranked by TF-IDF against the batch it came in, or by
+//! TextRank within the document alone, and the content terms topics and keywords are
+//! built from (stop words, punctuation, numbers and one-letter words dropped).
 
 use crate::tokens::{Kind, Token};
 use serde::{Deserialize, Serialize};
@@ -203,7 +203,69 @@ impl Idf {
     }
 }
 
-/// A keyword and its TF-IDF weight.
+/// How keywords are ranked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeywordMethod {
+    /// Term frequency × inverse document frequency over the batch: terms that are
+    /// frequent in this text and rare in the others. Needs a batch to mean much.
+    #[default]
+    Tfidf,
+    /// TextRank (Mihalcea & Tarau 2004) as jieba implements it: PageRank over the
+    /// co-occurrence graph of nouns, verbs, names and English words within a
+    /// five-token window. Uses the text alone and jieba's part-of-speech tags, so it
+    /// prefers content words in Chinese where TF-IDF also ranks adverbs and particles.
+    Textrank,
+}
+
+impl KeywordMethod {
+    pub fn parse(name: &str) -> Result<KeywordMethod, String> {
+        match name {
+            "tfidf" | "tf-idf" => Ok(KeywordMethod::Tfidf),
+            "textrank" => Ok(KeywordMethod::Textrank),
+            other => Err(format!(
+                "unknown keyword method {other:?}: use \"tfidf\" or \"textrank\""
+            )),
+        }
+    }
+}
+
+/// Parts of speech TextRank keeps (jieba's tag set): nouns, place, person and other
+/// proper names, verbs, verbal nouns, and English words (jieba tags them `eng`).
+const TEXTRANK_POS: &[&str] = &["n", "ns", "nr", "nz", "nt", "vn", "v", "eng"];
+
+/// The `k` best keywords of one text by TextRank, weights scaled so the best is 1
+/// (jieba's raw scores depend on the graph size, so they do not compare across texts).
+/// English is lower-cased first so "Battery" and "battery" are one vertex.
+pub fn textrank(text: &str, k: usize) -> Vec<Keyword> {
+    use jieba_rs::{KeywordExtract, KeywordExtractConfig, TextRank};
+    use std::sync::OnceLock;
+    static EXTRACTOR: OnceLock<TextRank> = OnceLock::new();
+    if k == 0 {
+        return Vec::new();
+    }
+    let extractor = EXTRACTOR.get_or_init(|| {
+        let mut config = KeywordExtractConfig::builder();
+        for w in STOP_EN.iter().chain(STOP_ZH) {
+            config = config.add_stop_word(w.to_string());
+        }
+        TextRank::new(5, config.build())
+    });
+    let lowered = text.to_lowercase();
+    let pos: Vec<String> = TEXTRANK_POS.iter().map(|p| p.to_string()).collect();
+    let found = extractor.extract_keywords(crate::tokens::jieba(), &lowered, k, pos);
+    let best = found.first().map_or(1.0, |kw| kw.weight).max(1e-300);
+    found
+        .into_iter()
+        .filter(|kw| kw.keyword.chars().any(char::is_alphanumeric))
+        .map(|kw| Keyword {
+            term: kw.keyword,
+            weight: kw.weight / best,
+        })
+        .collect()
+}
+
+/// A keyword and its weight (TF-IDF, or TextRank scaled to the best term).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Keyword {
     pub term: String,
@@ -264,5 +326,35 @@ mod tests {
             zh.contains(&"电池".to_string()) && !zh.contains(&"的".to_string()),
             "{zh:?}"
         );
+    }
+
+    #[test]
+    fn textrank_ranks_the_connected_nouns_first() {
+        // 电池 co-occurs with most other content words; adverbs, particles and
+        // stop words never enter the graph.
+        let k = textrank(
+            "这款手机的电池续航很差，电池充电也慢，客服说电池没有问题，屏幕倒是清楚。",
+            4,
+        );
+        assert_eq!(k[0].term, "电池", "{k:?}");
+        assert_eq!(k[0].weight, 1.0);
+        assert!(k.iter().all(|kw| kw.weight <= 1.0 && kw.weight > 0.0));
+        assert!(
+            !k.iter()
+                .any(|kw| ["很", "也", "的", "没有", "倒是"].contains(&kw.term.as_str())),
+            "{k:?}"
+        );
+        let en = textrank(
+            "The Battery died after an hour. Battery life is awful and the battery charger broke.",
+            3,
+        );
+        assert_eq!(en[0].term, "battery", "{en:?}");
+        assert!(!en.iter().any(|kw| kw.term == "the"), "{en:?}");
+        assert!(textrank("好", 3).is_empty());
+        assert_eq!(
+            KeywordMethod::parse("textrank"),
+            Ok(KeywordMethod::Textrank)
+        );
+        assert!(KeywordMethod::parse("lda").is_err());
     }
 }
