@@ -5,6 +5,7 @@
 //! - [`convert`] and [`parse`]: pure value parsing with row-precise findings;
 //! - [`validate`]: the named validation rules;
 //! - [`panel`]: day/week/month panels by SQL;
+//! - [`mmm_panel`]: the one-row-per-period table of a marketing mix model;
 //! - [`report`]: the data-quality report.
 //!
 //! Entry points: [`load_all`] for every table a config names, and [`check`] for the
@@ -14,6 +15,7 @@ pub mod contract;
 pub mod convert;
 pub mod engine;
 pub mod load;
+pub mod mmm_panel;
 pub mod panel;
 pub mod parse;
 pub mod report;
@@ -26,6 +28,7 @@ pub use contract::{FieldType, TableSpec};
 pub use datafusion::arrow;
 pub use engine::Engine;
 pub use load::{LoadOptions, TableLoad, load_table};
+pub use mmm_panel::{Experiment, MmmPanel, MmmPanelError, mmm_panel};
 pub use panel::{PanelBy, PanelError, PanelGrain, media_panel, media_panel_direct, media_sums};
 pub use report::{Cleaning, Finding, QualityReport, Severity, TableSummary};
 pub use table::Table;

@@ -55,11 +55,11 @@ const MISSING: &str = "__missing";
 /// The measures a media panel sums.
 pub const MEASURES: [&str; 5] = ["spend", "impressions", "clicks", "conversions", "revenue"];
 
-/// The SQL that aggregates table `media` into a panel. Measures the table lacks come
-/// back as NULL, so downstream ratios are empty rather than zero.
-pub fn media_panel_sql(media_columns: &[String], grain: PanelGrain, by: PanelBy) -> String {
-    let date = ident("date");
-    let period = match grain {
+/// The SQL expression of the period containing the DATE column `column`: its first
+/// day (the date itself, the Monday on or before it, or the first of its month).
+pub fn period_sql(grain: PanelGrain, column: &str) -> String {
+    let date = ident(column);
+    match grain {
         PanelGrain::Day => date,
         // Monday on or before the date, by day arithmetic on Date32 (1970-01-01 was a
         // Thursday): cheaper per row than date_trunc, which goes through timestamps.
@@ -68,7 +68,13 @@ pub fn media_panel_sql(media_columns: &[String], grain: PanelGrain, by: PanelBy)
             format!("CAST({days} - ((({days} % 7) + 10) % 7) AS DATE)")
         }
         PanelGrain::Month => format!("CAST(date_trunc('month', {date}) AS DATE)"),
-    };
+    }
+}
+
+/// The SQL that aggregates table `media` into a panel. Measures the table lacks come
+/// back as NULL, so downstream ratios are empty rather than zero.
+pub fn media_panel_sql(media_columns: &[String], grain: PanelGrain, by: PanelBy) -> String {
+    let period = period_sql(grain, "date");
     let group = match by.column() {
         // Campaign names repeat across channels; a campaign is identified by both.
         Some("campaign") => format!(
