@@ -7,6 +7,7 @@ mod frame;
 mod llm;
 mod metrics;
 mod mining;
+mod mmm;
 mod model;
 mod output;
 mod simulate;
@@ -43,6 +44,8 @@ enum Command {
     Text(text::TextArgs),
     /// Local LLMs: serve a GGUF chat model over an OpenAI-compatible API, or chat with it.
     Llm(llm::LlmArgs),
+    /// Marketing mix models: fit (ROAS with intervals, decomposition), allocate a budget, what-if.
+    Mmm(mmm::MmmArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => mining::run_rules(args),
         Command::Text(args) => text::run(args),
         Command::Llm(args) => llm::run(args),
+        Command::Mmm(args) => mmm::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };

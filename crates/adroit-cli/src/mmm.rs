@@ -1,0 +1,1107 @@
+//! `adroit mmm`: fit a marketing mix model, allocate a budget over its response
+//! curves, and predict the KPI of a spend plan. The door only reads the table, maps
+//! columns, and writes `result.json`, `decomposition.csv`, `curves.csv` and
+//! `allocation.json`; the model lives in `adroit-mmm`.
+
+use crate::frame::load_frame;
+use crate::output;
+use adroit_data::Engine;
+use adroit_learn::data::{Frame, Values};
+use adroit_mmm::allocate::{self, Allocation, ChannelPlan, Objective};
+use adroit_mmm::fit::{FitSettings, MmmResult, Select};
+use adroit_mmm::plan::PlanCurve;
+use adroit_mmm::{AdstockKind, ChannelSpec, MmmData, ModelSpec, SaturationKind};
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct MmmArgs {
+    #[command(subcommand)]
+    pub command: MmmCommand,
+}
+
+#[derive(Subcommand)]
+pub enum MmmCommand {
+    /// Fit the model: result.json, decomposition.csv and curves.csv in --out.
+    Fit(Box<FitArgs>),
+    /// The budget split that maximises response (or meets a target ROAS/CPA).
+    Allocate(AllocateArgs),
+    /// Predicted KPI of a spend plan.
+    Whatif(WhatifArgs),
+}
+
+#[derive(Args)]
+pub struct FitArgs {
+    /// adroit.toml: the modelling table is built from its media and kpi tables (spend
+    /// per channel and the KPI summed per period, controls averaged) and its
+    /// experiments become lift tests.
+    #[arg(long, conflicts_with = "data")]
+    pub config: Option<PathBuf>,
+    /// Period of the table built from --config: day, week (Monday) or month.
+    #[arg(long, default_value = "week")]
+    pub grain: String,
+    /// The modelling table: one row per period (CSV, Parquet, JSON lines).
+    #[arg(long, required_unless_present = "config", requires_all = ["date", "kpi"])]
+    pub data: Option<PathBuf>,
+    /// Period start date column (with --data).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// The KPI column (with --data: revenue, sales or conversions).
+    #[arg(long)]
+    pub kpi: Option<String>,
+    /// Spend columns, one per paid channel (with --config: a subset of the media
+    /// table's channels; default all).
+    #[arg(long, value_delimiter = ',', required_unless_present = "config")]
+    pub channels: Vec<String>,
+    /// Context columns (price, competitor sales, text sentiment, …; with --config: a
+    /// subset of the kpi table's controls, default all).
+    #[arg(long, value_delimiter = ',')]
+    pub controls: Vec<String>,
+    /// Event columns: 0/1 numbers, or labels (one dummy per label; `na`, `none` and
+    /// empty mean no event).
+    #[arg(long, value_delimiter = ',')]
+    pub events: Vec<String>,
+    /// A holiday calendar (Prophet's layout: ds, holiday, country) to count holidays
+    /// per period as one term; needs --country.
+    #[arg(long, requires = "country")]
+    pub holidays: Option<PathBuf>,
+    /// ISO country code of the holidays to use (e.g. DE, CN, US).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Adstock of every channel: geometric, robyn_geometric, weibull_cdf, weibull_pdf, delayed.
+    #[arg(long, default_value = "geometric")]
+    pub adstock: String,
+    /// Saturation of every channel: hill, logistic, michaelis_menten.
+    #[arg(long, default_value = "hill")]
+    pub saturation: String,
+    /// Longest carry-over in periods.
+    #[arg(long, default_value_t = 8)]
+    pub l_max: usize,
+    /// A TOML model spec (per-channel families and search ranges, the penalty range;
+    /// see examples/mmm.toml) replacing --adstock/--saturation/--l-max.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Pairs of yearly Fourier terms (0: no seasonality).
+    #[arg(long, default_value_t = 2)]
+    pub fourier: usize,
+    /// No linear trend.
+    #[arg(long)]
+    pub no_trend: bool,
+    /// The modelling window, e.g. 2016-01-01..2018-12-31 (Robyn's window_start/end):
+    /// periods before it only carry their spend over into it; periods after it are
+    /// dropped.
+    #[arg(long)]
+    pub window: Option<String>,
+    /// Lift tests to calibrate against (the experiments contract: channel, start, end,
+    /// lift, optionally lift_lower and lift_upper; channel names as in --channels).
+    #[arg(long)]
+    pub experiments: Option<PathBuf>,
+    /// Last periods held out of the search for the out-of-sample error.
+    #[arg(long, default_value_t = 0)]
+    pub holdout: usize,
+    /// The KPI counts conversions (CPA reported) rather than revenue.
+    #[arg(long)]
+    pub conversions: bool,
+    #[arg(long, default_value_t = 5)]
+    pub trials: usize,
+    /// Candidates per trial.
+    #[arg(long, default_value_t = 2000)]
+    pub iterations: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Bootstrap refits for the intervals.
+    #[arg(long, default_value_t = 500)]
+    pub bootstrap: usize,
+    /// Model choice on the Pareto front: fit (lowest DECOMP.RSSD within 1 % of the best
+    /// NRMSE) or balanced (Robyn's closest to the origin).
+    #[arg(long, default_value = "fit")]
+    pub select: String,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct AllocateArgs {
+    /// A folder written by `adroit mmm fit`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Total budget over the plan (default: what the last --periods periods spent).
+    #[arg(long)]
+    pub budget: Option<f64>,
+    /// Periods the plan covers; current spend is the last this many periods' spend.
+    #[arg(long, default_value_t = 4)]
+    pub periods: usize,
+    /// Spend bounds as multiples of current spend, e.g. tv=0.5..1.5,search=0..2
+    /// (default 0.5..1.5 for every channel).
+    #[arg(long, value_delimiter = ',')]
+    pub bounds: Vec<String>,
+    /// max-response, target-roas=R or target-cpa=C.
+    #[arg(long, default_value = "max-response")]
+    pub objective: String,
+    /// Where to write allocation.json (default: MODEL/allocation.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct WhatifArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Spend per period by channel, e.g. tv=1200,search=800 (channels left out keep
+    /// their recent spend).
+    #[arg(long, value_delimiter = ',')]
+    pub spend: Vec<String>,
+    /// Periods the plan runs.
+    #[arg(long, default_value_t = 4)]
+    pub periods: usize,
+    /// Print the prediction as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: MmmArgs) -> Result<ExitCode, String> {
+    match args.command {
+        MmmCommand::Fit(a) => fit(*a),
+        MmmCommand::Allocate(a) => allocate_cmd(a),
+        MmmCommand::Whatif(a) => whatif(a),
+    }
+}
+
+/// `result.json`: the model's result with the table it came from and the dates.
+#[derive(Serialize, Deserialize)]
+struct ResultFile {
+    format: String,
+    data: String,
+    kpi: String,
+    dates: Vec<String>,
+    /// Spend per channel and period (the allocator's "current" plan comes from it).
+    spend: BTreeMap<String, Vec<f64>>,
+    /// Fitted KPI minus media effects per period of the modelling window: what the KPI
+    /// would be without media.
+    baseline: Vec<f64>,
+    #[serde(flatten)]
+    result: MmmResult,
+}
+
+const FORMAT: &str = "adroit-mmm-result v1";
+
+/// The modelling table, whichever door it came through: one row per period in date
+/// order, before the window is applied.
+struct Table {
+    origin: String,
+    kpi_name: String,
+    dates: Vec<chrono::NaiveDate>,
+    kpi: Vec<f64>,
+    spend: Vec<(String, Vec<f64>)>,
+    controls: Vec<(String, Vec<f64>)>,
+    events: Vec<(String, Vec<f64>)>,
+    lift_tests: Vec<adroit_mmm::spec::LiftTest>,
+}
+
+impl Table {
+    /// Keeps the periods up to the window's end; returns how many lie before its start.
+    fn window(&mut self, w: &str) -> Result<usize, String> {
+        let (a, b) = w
+            .split_once("..")
+            .and_then(|(a, b)| Some((parse_date(a)?, parse_date(b)?)))
+            .filter(|(a, b)| a <= b)
+            .ok_or_else(|| {
+                format!(
+                    "--window {w:?}: write START..END with ISO dates, e.g. 2016-01-01..2018-12-31"
+                )
+            })?;
+        let keep = self.dates.iter().take_while(|d| **d <= b).count();
+        let history = self.dates[..keep].iter().take_while(|d| **d < a).count();
+        if history == keep {
+            return Err(format!(
+                "--window {w}: no period of {} falls in it",
+                self.origin
+            ));
+        }
+        self.dates.truncate(keep);
+        self.kpi.truncate(keep);
+        for (_, c) in self
+            .spend
+            .iter_mut()
+            .chain(&mut self.controls)
+            .chain(&mut self.events)
+        {
+            c.truncate(keep);
+        }
+        if let Some(t) = self.lift_tests.iter().find(|t| t.last >= keep) {
+            return Err(format!(
+                "lift test {} of {} ends after the window {w}: widen the window or drop the test",
+                t.label, t.channel
+            ));
+        }
+        Ok(history)
+    }
+}
+
+fn fit(args: FitArgs) -> Result<ExitCode, String> {
+    let started = std::time::Instant::now();
+    let engine = Engine::new().map_err(|e| e.to_string())?;
+    let mut table = match &args.config {
+        Some(config) => table_from_config(&engine, config, &args)?,
+        None => table_from_file(&engine, &args)?,
+    };
+    if let (Some(path), Some(country)) = (&args.holidays, &args.country) {
+        let col = holiday_counts(&engine, path, country, &table.dates)?;
+        table.events.push((format!("holidays_{country}"), col));
+    }
+    let history = match &args.window {
+        Some(w) => table.window(w)?,
+        None => 0,
+    };
+    let origin = table.origin.clone();
+    let channels: Vec<String> = table.spend.iter().map(|(n, _)| n.clone()).collect();
+    let mut spec = match &args.spec {
+        Some(p) => {
+            let raw = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let spec: ModelSpec =
+                toml::from_str(&raw).map_err(|e| format!("{}: {e}", p.display()))?;
+            let named: Vec<&String> = spec.channels.iter().map(|c| &c.name).collect();
+            if named != channels.iter().collect::<Vec<_>>() {
+                return Err(format!(
+                    "the channels {} differ from the spec's channels {}",
+                    channels.join(","),
+                    named
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
+            }
+            spec
+        }
+        None => {
+            let adstock: AdstockKind = parse_kind(&args.adstock, "--adstock")?;
+            let saturation: SaturationKind = parse_kind(&args.saturation, "--saturation")?;
+            ModelSpec::new(
+                channels
+                    .iter()
+                    .map(|c| ChannelSpec {
+                        adstock,
+                        saturation,
+                        l_max: args.l_max,
+                        ..ChannelSpec::new(c.clone())
+                    })
+                    .collect(),
+            )
+        }
+    };
+    // A spec file contributes channels and the penalty range; columns come from the table.
+    spec.controls = table.controls.iter().map(|(n, _)| n.clone()).collect();
+    spec.events = table.events.iter().map(|(n, _)| n.clone()).collect();
+    spec.trend = !args.no_trend;
+    spec.fourier = args.fourier;
+    spec.holdout = args.holdout;
+    spec.history = history;
+    spec.kpi_is_count = args.conversions;
+    spec.calibration = std::mem::take(&mut table.lift_tests);
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    let data = MmmData {
+        days: table
+            .dates
+            .iter()
+            .map(|d| (*d - epoch).num_days() as i32)
+            .collect(),
+        kpi: table.kpi.clone(),
+        spend: table.spend.iter().map(|(_, v)| v.clone()).collect(),
+        controls: table.controls.iter().map(|(_, v)| v.clone()).collect(),
+        events: table.events.iter().map(|(_, v)| v.clone()).collect(),
+    };
+    let settings = FitSettings {
+        trials: args.trials,
+        iterations: args.iterations,
+        seed: args.seed,
+        bootstrap: args.bootstrap,
+        select: match args.select.as_str() {
+            "fit" => Select::default(),
+            "balanced" => Select::Balanced,
+            other => return Err(format!("--select {other}: use fit or balanced")),
+        },
+        ..FitSettings::default()
+    };
+    let bar = progress_bar();
+    let result = adroit_mmm::fit(&data, &spec, &settings, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .map_err(|e| format!("{origin}: {e}"))?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let dates: Vec<String> = table.dates.iter().map(|d| d.to_string()).collect();
+    let (names, cols) = result.decomposition(&data);
+    let media_from = names.len() - data.spend.len();
+    let baseline: Vec<f64> = (0..data.periods() - history)
+        .map(|t| cols[..media_from].iter().map(|c| c[t]).sum())
+        .collect();
+    let file = ResultFile {
+        format: FORMAT.into(),
+        data: origin.clone(),
+        kpi: table.kpi_name.clone(),
+        dates: dates.clone(),
+        spend: table.spend.iter().cloned().collect(),
+        baseline,
+        result,
+    };
+    let json = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
+    output::write_atomic(&args.out.join("result.json"), &json)?;
+    write_decomposition(
+        &args.out.join("decomposition.csv"),
+        &dates[history..],
+        &data.kpi[history..],
+        &names,
+        &cols,
+    )?;
+    write_curves(&args.out.join("curves.csv"), &file)?;
+    print_fit(&file, seconds);
+    eprintln!(
+        "wrote {}/result.json, decomposition.csv and curves.csv",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table from `--data`: rows sorted by date, one per period, numbers checked with
+/// the file's row numbers.
+fn table_from_file(engine: &Engine, args: &FitArgs) -> Result<Table, String> {
+    let (Some(path), Some(date_col), Some(kpi_col)) = (&args.data, &args.date, &args.kpi) else {
+        return Err("give --data FILE --date COLUMN --kpi COLUMN, or --config adroit.toml".into());
+    };
+    let origin = path.display().to_string();
+    let frame = load_frame(engine, path)?;
+    let raw_dates = strings(&frame, date_col, &origin)?;
+    let mut rows: Vec<(chrono::NaiveDate, usize)> = Vec::with_capacity(raw_dates.len());
+    for (i, d) in raw_dates.iter().enumerate() {
+        let row = frame.source_row(i);
+        let d = d
+            .as_deref()
+            .ok_or_else(|| format!("{origin} row {row}, column `{date_col}`: the date is empty"))?;
+        let date = parse_date(d).ok_or_else(|| {
+            format!(
+                "{origin} row {row}, column `{date_col}`: {d:?} is not a date (expected YYYY-MM-DD)"
+            )
+        })?;
+        rows.push((date, i));
+    }
+    rows.sort();
+    if let Some(w) = rows.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(format!(
+            "{origin}: two rows for {} (rows {} and {}): the table needs one row per period; aggregate it first, or give --config so adroit builds the periods from the media and kpi tables",
+            w[0].0,
+            frame.source_row(w[0].1),
+            frame.source_row(w[1].1)
+        ));
+    }
+    let order: Vec<usize> = rows.iter().map(|r| r.1).collect();
+    // Name the row of a bad value in the file's own numbering.
+    let column = |name: &str, what: &str| -> Result<Vec<f64>, String> {
+        let v = numeric(&frame, name, &origin)?;
+        let v: Vec<f64> = order.iter().map(|&i| v[i]).collect();
+        if let Some(t) = v.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "{origin} row {}, column `{name}`: empty or not a number; {what}",
+                frame.source_row(order[t])
+            ));
+        }
+        Ok(v)
+    };
+    let kpi = column(kpi_col, "the KPI is needed in every period")?;
+    let mut spend = Vec::new();
+    for c in &args.channels {
+        let v = column(c, "fill it (0 for no spend) or drop the row")?;
+        if let Some(t) = v.iter().position(|x| *x < 0.0) {
+            return Err(format!(
+                "{origin} row {}, column `{c}`: negative spend {}",
+                frame.source_row(order[t]),
+                v[t]
+            ));
+        }
+        spend.push((c.clone(), v));
+    }
+    let controls = args
+        .controls
+        .iter()
+        .map(|c| Ok((c.clone(), column(c, "fill it or drop the control")?)))
+        .collect::<Result<_, String>>()?;
+    let mut events = Vec::new();
+    for name in &args.events {
+        for (label, col) in event_dummies(&frame, name, &origin)? {
+            events.push((label, order.iter().map(|&i| col[i]).collect()));
+        }
+    }
+    let dates: Vec<chrono::NaiveDate> = rows.iter().map(|r| r.0).collect();
+    let lift_tests = match &args.experiments {
+        Some(path) => lift_tests(engine, path, &dates)?,
+        None => Vec::new(),
+    };
+    Ok(Table {
+        origin,
+        kpi_name: kpi_col.clone(),
+        dates,
+        kpi,
+        spend,
+        controls,
+        events,
+        lift_tests,
+    })
+}
+
+/// The table from a config's contract tables (see `adroit_data::mmm_panel`): notes on
+/// what was dropped or filled go to stderr.
+fn table_from_config(engine: &Engine, config: &Path, args: &FitArgs) -> Result<Table, String> {
+    use adroit_data::panel::PanelGrain;
+    if args.data.is_some() || !args.events.is_empty() || args.experiments.is_some() {
+        return Err("with --config the table and lift tests come from the config's media, kpi and experiments tables; --data, --events and --experiments apply to --data only".into());
+    }
+    let grain = match args.grain.as_str() {
+        "day" => PanelGrain::Day,
+        "week" => PanelGrain::Week,
+        "month" => PanelGrain::Month,
+        other => return Err(format!("--grain {other}: use day, week or month")),
+    };
+    let raw = std::fs::read_to_string(config)
+        .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
+    let cfg = adroit_config::Config::from_toml_str(&raw, &config.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let base = config.parent().unwrap_or(Path::new("."));
+    let progress = output::Progress::new();
+    let panel = adroit_data::mmm_panel(engine, &cfg, base, grain, &|s| progress.stage(s))
+        .map_err(|e| e.to_string())?;
+    progress.finish();
+    for note in &panel.notes {
+        eprintln!("note: {}", note.message);
+    }
+    let pick = |all: &[(String, Vec<f64>)], wanted: &[String], what: &str| {
+        if wanted.is_empty() {
+            return Ok(all.to_vec());
+        }
+        wanted
+            .iter()
+            .map(|w| {
+                all.iter().find(|(n, _)| n == w).cloned().ok_or_else(|| {
+                    format!(
+                        "{}: no {what} {w:?} (the config has {})",
+                        config.display(),
+                        all.iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+    };
+    let spend = pick(&panel.spend, &args.channels, "channel")?;
+    let controls = pick(&panel.controls, &args.controls, "control")?;
+    let mut lift_tests = Vec::new();
+    for e in &panel.experiments {
+        let (Some(first), Some(last)) = (panel.period_of(e.start), panel.period_of(e.end)) else {
+            eprintln!(
+                "note: the lift test of {} from {} to {} is outside the modelled periods; not used",
+                e.channel, e.start, e.end
+            );
+            continue;
+        };
+        if !spend.iter().any(|(n, _)| *n == e.channel) {
+            eprintln!(
+                "note: the lift test of {} from {} to {} is for a channel not in the model; not used",
+                e.channel, e.start, e.end
+            );
+            continue;
+        }
+        lift_tests.push(adroit_mmm::spec::LiftTest {
+            channel: e.channel.clone(),
+            first,
+            last,
+            label: format!("{}..{}", e.start, e.end),
+            lift: e.lift,
+            lower: e.lift_lower,
+            upper: e.lift_upper,
+        });
+    }
+    Ok(Table {
+        origin: config.display().to_string(),
+        kpi_name: "kpi".into(),
+        dates: panel.periods.clone(),
+        kpi: panel.kpi.clone(),
+        spend,
+        controls,
+        events: Vec::new(),
+        lift_tests,
+    })
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bar = indicatif::ProgressBar::new(0);
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} candidate models ({per_sec}, {eta} left)",
+            )
+            .expect("static template"),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+fn parse_kind<T: for<'de> Deserialize<'de>>(name: &str, flag: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(name.replace('-', "_")))
+        .map_err(|_| format!("{flag} {name}: unknown; see `adroit mmm fit --help` for the names"))
+}
+
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    let head: String = s.chars().take_while(|c| !matches!(c, ' ' | 'T')).collect();
+    chrono::NaiveDate::parse_from_str(&head, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(&head, "%Y/%m/%d"))
+        .ok()
+}
+
+fn column<'a>(frame: &'a Frame, name: &str, origin: &str) -> Result<&'a Values, String> {
+    frame.column(name).map(|c| &c.values).ok_or_else(|| {
+        format!(
+            "{origin}: no column `{name}` (columns: {})",
+            frame.names().join(", ")
+        )
+    })
+}
+
+fn strings(frame: &Frame, name: &str, origin: &str) -> Result<Vec<Option<String>>, String> {
+    Ok(match column(frame, name, origin)? {
+        Values::Categorical(v) => v.clone(),
+        Values::Numeric(v) => v
+            .iter()
+            .map(|x| x.is_finite().then(|| format!("{x}")))
+            .collect(),
+    })
+}
+
+fn numeric(frame: &Frame, name: &str, origin: &str) -> Result<Vec<f64>, String> {
+    match column(frame, name, origin)? {
+        Values::Numeric(v) => Ok(v.clone()),
+        Values::Categorical(v) => {
+            let i = v
+                .iter()
+                .position(|s| s.as_deref().is_some_and(|s| s.parse::<f64>().is_err()))
+                .unwrap_or(0);
+            Err(format!(
+                "{origin} row {}, column `{name}`: {:?} is not a number",
+                frame.source_row(i),
+                v[i].as_deref().unwrap_or("")
+            ))
+        }
+    }
+}
+
+/// One 0/1 column per event: a numeric column as it is, a label column as one dummy
+/// per label.
+fn event_dummies(
+    frame: &Frame,
+    name: &str,
+    origin: &str,
+) -> Result<Vec<(String, Vec<f64>)>, String> {
+    Ok(match column(frame, name, origin)? {
+        Values::Numeric(v) => vec![(
+            name.to_string(),
+            v.iter()
+                .map(|x| if x.is_finite() { *x } else { 0.0 })
+                .collect(),
+        )],
+        Values::Categorical(v) => {
+            let none =
+                |s: &str| ["na", "none", "no", ""].contains(&s.trim().to_lowercase().as_str());
+            let labels: std::collections::BTreeSet<&str> = v
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .filter(|s| !none(s))
+                .collect();
+            labels
+                .into_iter()
+                .map(|l| {
+                    (
+                        format!("{name}_{l}"),
+                        v.iter()
+                            .map(|s| f64::from(s.as_deref() == Some(l)))
+                            .collect(),
+                    )
+                })
+                .collect()
+        }
+    })
+}
+
+/// Lift tests from an experiments table, their dates mapped to periods: a test covers
+/// the periods from the one containing its start to the one containing its end.
+fn lift_tests(
+    engine: &Engine,
+    path: &Path,
+    dates: &[chrono::NaiveDate],
+) -> Result<Vec<adroit_mmm::spec::LiftTest>, String> {
+    let origin = path.display().to_string();
+    let frame = load_frame(engine, path)?;
+    let channels = strings(&frame, "channel", &origin)?;
+    let starts = strings(&frame, "start", &origin)?;
+    let ends = strings(&frame, "end", &origin)?;
+    let lifts = numeric(&frame, "lift", &origin)?;
+    let optional = |name: &str| -> Result<Option<Vec<f64>>, String> {
+        if frame.column(name).is_some() {
+            numeric(&frame, name, &origin).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (lowers, uppers) = (optional("lift_lower")?, optional("lift_upper")?);
+    let period_of = |d: chrono::NaiveDate| dates.iter().rposition(|p| *p <= d);
+    let mut out = Vec::new();
+    for i in 0..frame.rows() {
+        let row = frame.source_row(i);
+        let date = |v: &Option<String>, col: &str| {
+            v.as_deref().and_then(parse_date).ok_or_else(|| {
+                format!("{origin} row {row}, column `{col}`: expected a date (YYYY-MM-DD)")
+            })
+        };
+        let (start, end) = (date(&starts[i], "start")?, date(&ends[i], "end")?);
+        let channel = channels[i]
+            .clone()
+            .ok_or_else(|| format!("{origin} row {row}, column `channel`: empty"))?;
+        let (Some(first), Some(last)) = (period_of(start), period_of(end)) else {
+            return Err(format!(
+                "{origin} row {row}: the test {start}..{end} starts before the data's first period"
+            ));
+        };
+        if !lifts[i].is_finite() {
+            return Err(format!(
+                "{origin} row {row}, column `lift`: expected a number"
+            ));
+        }
+        out.push(adroit_mmm::spec::LiftTest {
+            channel,
+            first,
+            last,
+            label: format!("{start}..{end}"),
+            lift: lifts[i],
+            lower: lowers.as_ref().map(|v| v[i]).filter(|v| v.is_finite()),
+            upper: uppers.as_ref().map(|v| v[i]).filter(|v| v.is_finite()),
+        });
+    }
+    Ok(out)
+}
+
+/// Holidays of `country` falling in each period (period = from its date to the next).
+fn holiday_counts(
+    engine: &Engine,
+    path: &Path,
+    country: &str,
+    dates: &[chrono::NaiveDate],
+) -> Result<Vec<f64>, String> {
+    let origin = path.display().to_string();
+    let frame = load_frame(engine, path)?;
+    let ds = strings(&frame, "ds", &origin)?;
+    let countries = strings(&frame, "country", &origin)?;
+    let mut days: Vec<chrono::NaiveDate> = Vec::new();
+    for (i, (d, c)) in ds.iter().zip(&countries).enumerate() {
+        if c.as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(country))
+        {
+            let d = d.as_deref().unwrap_or("");
+            days.push(parse_date(d).ok_or_else(|| {
+                format!(
+                    "{origin} row {}, column `ds`: {d:?} is not a date",
+                    frame.source_row(i)
+                )
+            })?);
+        }
+    }
+    if days.is_empty() {
+        return Err(format!("{origin}: no holidays for country {country:?}"));
+    }
+    let gap = dates
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_days())
+        .min()
+        .unwrap_or(7);
+    Ok(dates
+        .iter()
+        .enumerate()
+        .map(|(t, &d)| {
+            let end = dates
+                .get(t + 1)
+                .copied()
+                .unwrap_or(d + chrono::Duration::days(gap));
+            days.iter().filter(|h| **h >= d && **h < end).count() as f64
+        })
+        .collect())
+}
+
+fn write_decomposition(
+    path: &Path,
+    dates: &[String],
+    kpi: &[f64],
+    names: &[String],
+    cols: &[Vec<f64>],
+) -> Result<(), String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["date".to_string(), "kpi".into(), "fitted".into()];
+    header.extend(names.iter().cloned());
+    w.write_record(&header).map_err(|e| e.to_string())?;
+    for t in 0..kpi.len() {
+        let fitted: f64 = cols.iter().map(|c| c[t]).sum();
+        let mut row = vec![dates[t].clone(), kpi[t].to_string(), fitted.to_string()];
+        row.extend(cols.iter().map(|c| c[t].to_string()));
+        w.write_record(&row).map_err(|e| e.to_string())?;
+    }
+    output::write_atomic(path, &w.into_inner().map_err(|e| e.to_string())?)
+}
+
+/// Response curves (steady-state effect per period against spend per period, from 0
+/// to twice the largest spend) and adstock weights per lag.
+fn write_curves(path: &Path, file: &ResultFile) -> Result<(), String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["channel", "curve", "x", "y", "marginal"])
+        .map_err(|e| e.to_string())?;
+    for c in &file.result.channels {
+        let r = c.fit.response();
+        let spend = &file.spend[&c.name];
+        let top = 2.0 * spend.iter().cloned().fold(0.0, f64::max);
+        for i in 0..=100 {
+            let x = top * i as f64 / 100.0;
+            w.write_record([
+                c.name.clone(),
+                "response".into(),
+                x.to_string(),
+                r.steady_state(x).to_string(),
+                r.steady_state_derivative(x).to_string(),
+            ])
+            .map_err(|e| e.to_string())?;
+        }
+        let mut weights = Vec::new();
+        c.fit.adstock.weights_into(spend.len().max(1), &mut weights);
+        for (lag, wt) in weights.iter().enumerate().take(52) {
+            w.write_record([
+                c.name.clone(),
+                "adstock".into(),
+                lag.to_string(),
+                wt.to_string(),
+                String::new(),
+            ])
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    output::write_atomic(path, &w.into_inner().map_err(|e| e.to_string())?)
+}
+
+fn print_fit(file: &ResultFile, seconds: f64) {
+    let r = &file.result;
+    let mut t = output::table();
+    let unit = if r.spec.kpi_is_count { "CPA" } else { "ROAS" };
+    t.set_header([
+        "channel",
+        "spend",
+        "share of spend",
+        "share of effect",
+        unit,
+        "90% interval",
+        "marginal ROAS",
+    ]);
+    for c in &r.channels {
+        let (v, lo, hi) = match &c.cpa {
+            Some(cpa) => (cpa.value, cpa.lower, cpa.upper),
+            None => (c.roas.value, c.roas.lower, c.roas.upper),
+        };
+        t.add_row([
+            c.name.clone(),
+            output::num(Some(c.spend), 0),
+            output::rate(Some(c.spend_share)),
+            output::rate(Some(c.effect_share.value)),
+            output::num(Some(v), 2),
+            format!(
+                "{} – {}",
+                output::num(Some(lo), 2),
+                output::num(Some(hi), 2)
+            ),
+            output::num(Some(c.mroas.value), 2),
+        ]);
+    }
+    println!("{t}");
+    let d = &r.diagnostics;
+    println!(
+        "R² {:.3} (adjusted {:.3}), NRMSE {:.4}, MAPE {:.1} %, DECOMP.RSSD {:.4}, Durbin–Watson {:.2}{}",
+        d.train.r2,
+        d.adjusted_r2,
+        d.train.nrmse,
+        d.train.mape * 100.0,
+        d.decomp_rssd,
+        d.durbin_watson,
+        d.holdout.map_or(String::new(), |h| format!(
+            "; holdout NRMSE {:.4}, MAPE {:.1} %",
+            h.nrmse,
+            h.mape * 100.0
+        ))
+    );
+    let collinear: Vec<String> = d
+        .vif
+        .iter()
+        .filter(|(_, v)| **v > 10.0)
+        .map(|(k, v)| format!("{k} ({v:.0})"))
+        .collect();
+    if !collinear.is_empty() {
+        println!("collinear terms (VIF > 10): {}", collinear.join(", "));
+    }
+    println!(
+        "{} candidate models in {:.2} s ({:.0} per second) over {} trials; chosen: {}",
+        r.search.evaluations,
+        seconds,
+        r.search.evaluations as f64 / seconds.max(1e-9),
+        r.search.trials,
+        r.search.reason
+    );
+}
+
+fn read_model(dir: &Path) -> Result<ResultFile, String> {
+    let path = dir.join("result.json");
+    let raw = std::fs::read(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (write it with `adroit mmm fit --out {}`)",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let file: ResultFile =
+        serde_json::from_slice(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
+    if file.format != FORMAT {
+        return Err(format!(
+            "{}: format {:?}, expected {FORMAT:?}",
+            path.display(),
+            file.format
+        ));
+    }
+    Ok(file)
+}
+
+fn recent_spend(file: &ResultFile, channel: &str, periods: usize) -> f64 {
+    let s = &file.spend[channel];
+    let take = periods.min(s.len()).max(1);
+    let mean = s[s.len() - take..].iter().sum::<f64>() / take as f64;
+    mean * periods as f64
+}
+
+fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
+    if args.periods == 0 {
+        return Err("--periods must be at least 1".into());
+    }
+    let file = read_model(&args.model)?;
+    let curves: Vec<PlanCurve> = file
+        .result
+        .channels
+        .iter()
+        .map(|c| PlanCurve::new(c.fit, &file.spend[&c.name], args.periods))
+        .collect();
+    let mut bounds: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for b in &args.bounds {
+        let (name, range) = b
+            .split_once('=')
+            .ok_or_else(|| format!("--bounds {b:?}: write channel=low..high, e.g. tv=0.5..1.5"))?;
+        let (lo, hi) = range
+            .split_once("..")
+            .and_then(|(l, h)| Some((l.trim().parse::<f64>().ok()?, h.trim().parse::<f64>().ok()?)))
+            .ok_or_else(|| {
+                format!("--bounds {b:?}: write channel=low..high with numbers, e.g. tv=0.5..1.5")
+            })?;
+        if !file.spend.contains_key(name.trim()) {
+            return Err(format!(
+                "--bounds {b:?}: no channel {:?} in the model (channels: {})",
+                name.trim(),
+                file.spend.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        bounds.insert(name.trim().to_string(), (lo, hi));
+    }
+    let plan: Vec<ChannelPlan> = file
+        .result
+        .channels
+        .iter()
+        .zip(&curves)
+        .map(|(c, curve)| {
+            let current = recent_spend(&file, &c.name, args.periods);
+            let (lo, hi) = bounds.get(&c.name).copied().unwrap_or((0.5, 1.5));
+            ChannelPlan::with_multipliers(&c.name, curve, current, lo, hi)
+        })
+        .collect();
+    let current_total: f64 = plan.iter().map(|p| p.current).sum();
+    let objective = match args.objective.as_str() {
+        "max-response" => Objective::MaxResponse {
+            budget: args.budget.unwrap_or(current_total),
+        },
+        other => match other.split_once('=') {
+            Some(("target-roas", v)) => Objective::TargetRoas {
+                roas: v
+                    .parse()
+                    .map_err(|_| format!("--objective {other}: {v:?} is not a number"))?,
+            },
+            Some(("target-cpa", v)) => Objective::TargetCpa {
+                cpa: v
+                    .parse()
+                    .map_err(|_| format!("--objective {other}: {v:?} is not a number"))?,
+            },
+            _ => {
+                return Err(format!(
+                    "--objective {other}: use max-response, target-roas=R or target-cpa=C"
+                ));
+            }
+        },
+    };
+    let result: Allocation = allocate::allocate(&plan, objective).map_err(|e| e.to_string())?;
+    let out = args
+        .out
+        .unwrap_or_else(|| args.model.join("allocation.json"));
+    #[derive(Serialize)]
+    struct AllocationFile<'a> {
+        model: String,
+        periods: usize,
+        #[serde(flatten)]
+        allocation: &'a Allocation,
+    }
+    let json = serde_json::to_vec_pretty(&AllocationFile {
+        model: args.model.display().to_string(),
+        periods: args.periods,
+        allocation: &result,
+    })
+    .map_err(|e| e.to_string())?;
+    output::write_atomic(&out, &json)?;
+    let mut t = output::table();
+    t.set_header([
+        "channel",
+        "current spend",
+        "optimal spend",
+        "change",
+        "current ROAS",
+        "optimal ROAS",
+        "marginal ROAS",
+        "why",
+    ]);
+    for c in &result.channels {
+        t.add_row([
+            c.name.clone(),
+            output::num(Some(c.current_spend), 0),
+            output::num(Some(c.optimal_spend), 0),
+            output::pct(Some(if c.current_spend > 0.0 {
+                c.optimal_spend / c.current_spend - 1.0
+            } else {
+                0.0
+            })),
+            output::num(c.current_roas, 2),
+            output::num(c.optimal_roas, 2),
+            output::num(Some(c.marginal_roas), 2),
+            c.reason.clone(),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "over {} periods: spend {} → {}, response {} → {} ({})",
+        args.periods,
+        output::num(Some(result.current_spend), 0),
+        output::num(Some(result.total_spend), 0),
+        output::num(Some(result.current_response), 0),
+        output::num(Some(result.total_response), 0),
+        output::pct(Some(
+            result.total_response / result.current_response.max(f64::MIN_POSITIVE) - 1.0
+        )),
+    );
+    eprintln!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn whatif(args: WhatifArgs) -> Result<ExitCode, String> {
+    if args.periods == 0 {
+        return Err("--periods must be at least 1".into());
+    }
+    let file = read_model(&args.model)?;
+    let mut plan: BTreeMap<String, f64> = BTreeMap::new();
+    for s in &args.spend {
+        let (name, v) = s.split_once('=').ok_or_else(|| {
+            format!("--spend {s:?}: write channel=spend_per_period, e.g. tv=1200")
+        })?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| format!("--spend {s:?}: {v:?} is not a spend (a number ≥ 0)"))?;
+        if !file.spend.contains_key(name.trim()) {
+            return Err(format!(
+                "--spend {s:?}: no channel {:?} in the model (channels: {})",
+                name.trim(),
+                file.spend.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        plan.insert(name.trim().to_string(), v);
+    }
+    let n = args.periods as f64;
+    let take = args.periods.min(file.baseline.len()).max(1);
+    let baseline = file.baseline[file.baseline.len() - take..]
+        .iter()
+        .sum::<f64>()
+        / take as f64
+        * n;
+    let mut t = output::table();
+    t.set_header([
+        "channel",
+        "spend per period",
+        "total spend",
+        "effect",
+        "ROAS",
+    ]);
+    let mut media = 0.0;
+    let mut spend_total = 0.0;
+    let mut rows = Vec::new();
+    for c in &file.result.channels {
+        let per = plan
+            .get(&c.name)
+            .copied()
+            .unwrap_or_else(|| recent_spend(&file, &c.name, args.periods) / n);
+        // Inside the plan's periods, with the history's carry-over: the KPI they show.
+        let effect =
+            PlanCurve::new(c.fit, &file.spend[&c.name], args.periods).effect_in_plan(per * n);
+        media += effect;
+        spend_total += per * n;
+        rows.push(serde_json::json!({"channel": c.name, "spend_per_period": per, "spend": per * n, "effect": effect}));
+        t.add_row([
+            c.name.clone(),
+            output::num(Some(per), 0),
+            output::num(Some(per * n), 0),
+            output::num(Some(effect), 0),
+            output::num((per > 0.0).then(|| effect / (per * n)), 2),
+        ]);
+    }
+    if args.json {
+        let json = serde_json::json!({"periods": args.periods, "kpi": baseline + media, "baseline": baseline, "media": media, "spend": spend_total, "channels": rows});
+        println!("{json}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{t}");
+    println!(
+        "over {} periods: {} {} predicted = baseline {} (mean of the last {take} periods) + media {}; spend {}",
+        args.periods,
+        file.kpi,
+        output::num(Some(baseline + media), 0),
+        output::num(Some(baseline), 0),
+        output::num(Some(media), 0),
+        output::num(Some(spend_total), 0),
+    );
+    Ok(ExitCode::SUCCESS)
+}
