@@ -13,10 +13,10 @@ What it does:
    newsletter as context, the `events` factor, German holidays from
    robyn_dt_prophet_holidays.csv, trend and yearly seasonality; 2000 iterations x 5
    trials (10,000 candidate models) and 500 bootstrap refits for the intervals.
-   Differences from Robyn's demo: all 208 weeks are fitted (Robyn's window is
-   2016-01-01..2018-12-31), newsletter is a control rather than an organic media
-   variable with its own adstock, and facebook/search are modelled on spend rather
-   than on impressions/clicks.
+   Robyn's window 2016-01-01..2018-12-31 (157 weeks; the weeks before it carry their
+   spend over into it). Differences from Robyn's demo: newsletter is a control rather
+   than an organic media variable with its own adstock, and facebook/search are
+   modelled on spend rather than on impressions/clicks.
 3. Prints the wall time and candidates per second of each run beside Robyn's own
    figure for the same budget. Robyn (R + Nevergrad) cannot be installed on this
    machine from the package registries, so its side is its documentation's statement
@@ -57,6 +57,7 @@ def main():
         "--events", "events",
         "--holidays", os.path.join(mmm, "robyn_dt_prophet_holidays.csv"), "--country", "DE",
         "--adstock", "robyn_geometric", "--saturation", "hill",
+        "--window", "2016-01-01..2018-12-31",
         "--trials", "5", "--iterations", "2000", "--bootstrap", "500",
         "--out", out,
     ]

@@ -483,6 +483,12 @@ fn positive_label(value: &str, positive: Option<&str>) -> Option<bool> {
 }
 
 fn train(args: TrainArgs) -> Result<ExitCode, String> {
+    // Before any thread starts (the query engine's, below).
+    let workers = if args.backend.as_deref() == Some("encoder") {
+        text_backends::encoder_workers()
+    } else {
+        1
+    };
     let source = Source {
         config: None,
         texts: Some(args.texts.clone()),
@@ -526,7 +532,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
     });
     match args.backend.as_deref() {
         None | Some("builtin") => {}
-        Some("encoder") => return train_head(&args, &data, &trained_on),
+        Some("encoder") => return train_head(&args, &data, &trained_on, workers),
         Some(other) => {
             return Err(format!(
                 "--backend {other}: train the builtin model or an encoder head"
@@ -602,6 +608,7 @@ fn train_head(
     args: &TrainArgs,
     data: &[(&str, bool)],
     trained_on: &str,
+    workers: usize,
 ) -> Result<ExitCode, String> {
     use adroit_encoder::backend::SentimentHead;
     let path = args
@@ -610,7 +617,8 @@ fn train_head(
         .unwrap_or_else(|| adroit_encoder::models_dir().join("all-MiniLM-L6-v2"));
     let bar = output::Progress::new();
     bar.message(format!("loading {}", path.display()));
-    let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+    let mut encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+    encoder.workers = workers;
     let texts: Vec<&str> = data.iter().map(|d| d.0).collect();
     let labels: Vec<bool> = data.iter().map(|d| d.1).collect();
     let vectors = embed_all(&encoder, &texts, 32, &bar)?;
@@ -703,10 +711,15 @@ fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
         }
         None => {}
     }
+    let method = settings.backends.topics;
+    let workers = if method == adroit_config::TextBackend::Encoder {
+        text_backends::encoder_workers()
+    } else {
+        1
+    };
     if args.name_topics {
         text_backends::prepare_llm_threads(&settings);
     }
-    let method = settings.backends.topics;
     let bar = output::Progress::new();
     bar.message("loading texts");
     let texts = load_texts(&args.source)?;
@@ -721,7 +734,8 @@ fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
             PathBuf::from,
         );
         bar.message(format!("loading {}", path.display()));
-        let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+        let mut encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+        encoder.workers = workers;
         let backend = adroit_encoder::backend::EncoderBackend::new(encoder, None, 32)
             .map_err(|e| e.to_string())?;
         bar.message(format!(
@@ -1001,13 +1015,15 @@ fn trends(args: TrendsArgs) -> Result<ExitCode, String> {
 }
 
 fn embed(args: EmbedArgs) -> Result<ExitCode, String> {
+    let workers = text_backends::encoder_workers();
     let bar = output::Progress::new();
     let dir = args
         .model
         .clone()
         .unwrap_or_else(|| adroit_encoder::models_dir().join("all-MiniLM-L6-v2"));
     bar.message(format!("loading {}", dir.display()));
-    let encoder = adroit_encoder::Encoder::load(&dir).map_err(|e| e.to_string())?;
+    let mut encoder = adroit_encoder::Encoder::load(&dir).map_err(|e| e.to_string())?;
+    encoder.workers = workers;
     let texts = load_texts(&args.source)?;
     let kept: Vec<Vec<Option<String>>> = args
         .keep
@@ -1049,6 +1065,7 @@ fn duplicates(args: DuplicatesArgs) -> Result<ExitCode, String> {
             args.threshold
         ));
     }
+    let workers = text_backends::encoder_workers();
     let bar = output::Progress::new();
     bar.message("loading texts");
     let texts = load_texts(&args.source)?;
@@ -1067,7 +1084,8 @@ fn duplicates(args: DuplicatesArgs) -> Result<ExitCode, String> {
         }
     });
     bar.message(format!("loading {}", path.display()));
-    let encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+    let mut encoder = adroit_encoder::Encoder::load(&path).map_err(|e| e.to_string())?;
+    encoder.workers = workers;
     let vectors = embed_all(&encoder, &refs, 32, &bar)?;
     bar.message("comparing every pair");
     let groups = adroit_text::duplicates::near_duplicates(&vectors, args.threshold as f32);

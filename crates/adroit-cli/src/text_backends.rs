@@ -126,6 +126,27 @@ pub fn prepare_threads(s: &TextSettings) {
     }
 }
 
+/// Encoder workers for a command whose main work is embedding: one kernel thread for
+/// candle's matrix products and element-wise kernels (`RAYON_NUM_THREADS`,
+/// `CANDLE_NUM_THREADS` = 1) and one worker per core, each running whole batches —
+/// on few cores this beats fork-join kernels that wait for each other after every
+/// small product (measured in benches/encoder_speed.py). When the user set either
+/// variable, their setting stands and batches run one after another. Call it before
+/// the command starts any thread.
+pub fn encoder_workers() -> usize {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some()
+        || std::env::var_os("CANDLE_NUM_THREADS").is_some()
+    {
+        return 1;
+    }
+    // SAFETY: called before the command starts any thread (see above).
+    unsafe {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// One candle kernel thread for a command that runs the LLM outside the per-field
 /// plan (topic names), on the same terms as [`prepare_threads`].
 pub fn prepare_llm_threads(s: &TextSettings) {

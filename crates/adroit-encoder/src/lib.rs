@@ -91,7 +91,15 @@ pub struct Encoder {
     pub kind: ModelKind,
     /// The folder or file it was loaded from (for e5, the `.bin` file).
     pub source: PathBuf,
+    /// Threads that each run whole batches (1: batches one after another, each using
+    /// candle's own kernel threads). With candle limited to one kernel thread
+    /// (`RAYON_NUM_THREADS=1`, `CANDLE_NUM_THREADS=1`), one worker per core keeps every
+    /// core busy without the kernels' fork-join waits between small matrix products.
+    pub workers: usize,
 }
+
+/// One batch's vectors, in the batch's order.
+type BatchResult = Result<Vec<Vec<f32>>, EncoderError>;
 
 fn read_json(path: &Path) -> Result<serde_json::Value, EncoderError> {
     let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
@@ -166,6 +174,7 @@ impl Encoder {
             prefix: "query: ".to_string(),
             kind: ModelKind::E5Q4,
             source: path.to_path_buf(),
+            workers: 1,
         })
     }
 
@@ -249,6 +258,7 @@ impl Encoder {
             prefix: String::new(),
             kind: ModelKind::SentenceTransformer,
             source: dir.to_path_buf(),
+            workers: 1,
         })
     }
 
@@ -288,11 +298,45 @@ impl Encoder {
         let ids = self.tokenize(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| ids[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(batch) {
+        let chunks: Vec<&[usize]> = order.chunks(batch).collect();
+        let run = |chunk: &[usize]| {
             let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            let vectors = self.embed_batch(&rows)?;
-            for (&i, v) in chunk.iter().zip(vectors) {
+            self.embed_batch(&rows)
+        };
+        let done: Vec<BatchResult> = if self.workers > 1 && chunks.len() > 1 {
+            // Workers take the next batch from a shared counter, so long and short
+            // batches spread evenly; results land in their batch's slot.
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let slots: Vec<std::sync::Mutex<Option<BatchResult>>> =
+                chunks.iter().map(|_| std::sync::Mutex::new(None)).collect();
+            std::thread::scope(|scope| {
+                for _ in 0..self.workers.min(chunks.len()) {
+                    scope.spawn(|| {
+                        loop {
+                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(chunk) = chunks.get(k) else { break };
+                            let r = run(chunk);
+                            *slots[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                        }
+                    });
+                }
+            });
+            slots
+                .into_iter()
+                .map(|s| {
+                    s.into_inner()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .unwrap_or_else(|| {
+                            Err(EncoderError::Model("a worker stopped early".into()))
+                        })
+                })
+                .collect()
+        } else {
+            chunks.iter().map(|c| run(c)).collect()
+        };
+        let mut out = vec![Vec::new(); texts.len()];
+        for (chunk, vectors) in chunks.iter().zip(done) {
+            for (&i, v) in chunk.iter().zip(vectors?) {
                 out[i] = v;
             }
         }

@@ -139,3 +139,25 @@ fn few_shot_head_beats_the_builtin_engine() {
         "{encoder_acc:.4} vs {builtin_acc:.4}"
     );
 }
+
+/// Batches spread over worker threads come back in input order with the same vectors
+/// as batches run one after another.
+#[test]
+fn workers_give_the_same_vectors_in_the_same_order() {
+    let dir = models_dir().join("all-MiniLM-L6-v2");
+    let mut parallel = Encoder::load(&dir).expect("model installed by .ci/run");
+    parallel.workers = 3;
+    let texts: Vec<String> = uci().into_iter().take(90).map(|(t, _)| t).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let one = encoder().embed(&refs, 8).unwrap();
+    let many = parallel.embed(&refs, 8).unwrap();
+    assert_eq!(one.len(), many.len());
+    for (a, b) in one.iter().zip(&many) {
+        let diff = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-6, "max difference {diff}");
+    }
+}
