@@ -95,6 +95,13 @@ pub struct FitArgs {
     /// dropped.
     #[arg(long)]
     pub window: Option<String>,
+    /// Series from `adroit text trends` (same grain) to use as controls: what customers
+    /// write, beside the media (see --text-controls).
+    #[arg(long)]
+    pub text_trends: Option<PathBuf>,
+    /// Columns of --text-trends to use (default: text_sentiment).
+    #[arg(long, value_delimiter = ',', requires = "text_trends")]
+    pub text_controls: Vec<String>,
     /// Lift tests to calibrate against (the experiments contract: channel, start, end,
     /// lift, optionally lift_lower and lift_upper; channel names as in --channels).
     #[arg(long)]
@@ -252,6 +259,16 @@ fn fit(args: FitArgs) -> Result<ExitCode, String> {
     if let (Some(path), Some(country)) = (&args.holidays, &args.country) {
         let col = holiday_counts(&engine, path, country, &table.dates)?;
         table.events.push((format!("holidays_{country}"), col));
+    }
+    if let Some(path) = &args.text_trends {
+        let wanted = if args.text_controls.is_empty() {
+            vec!["text_sentiment".to_string()]
+        } else {
+            args.text_controls.clone()
+        };
+        table
+            .controls
+            .extend(text_series(&engine, path, &wanted, &table.dates)?);
     }
     let history = match &args.window {
         Some(w) => table.window(w)?,
@@ -698,6 +715,60 @@ fn lift_tests(
             lower: lowers.as_ref().map(|v| v[i]).filter(|v| v.is_finite()),
             upper: uppers.as_ref().map(|v| v[i]).filter(|v| v.is_finite()),
         });
+    }
+    Ok(out)
+}
+
+/// Columns of an `adroit text trends` table lined up with the model's periods. A
+/// period where a share is undefined (no mention of the aspect) gets the column's mean
+/// over the periods that have one, with a note; a period missing from the table is an
+/// error, since its text volume would otherwise read as zero.
+fn text_series(
+    engine: &Engine,
+    path: &Path,
+    wanted: &[String],
+    dates: &[chrono::NaiveDate],
+) -> Result<Vec<(String, Vec<f64>)>, String> {
+    let origin = path.display().to_string();
+    let frame = load_frame(engine, path)?;
+    let rows: std::collections::HashMap<chrono::NaiveDate, usize> =
+        strings(&frame, "date", &origin)?
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| Some((d.as_deref().and_then(parse_date)?, i)))
+            .collect();
+    let index: Vec<usize> = dates
+        .iter()
+        .map(|d| {
+            rows.get(d).copied().ok_or_else(|| {
+                format!(
+                    "{origin}: no row for the period starting {d}; run `adroit text trends` with the model's grain over the same dates"
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for name in wanted {
+        let values = numeric(&frame, name, &origin)?;
+        let mut col: Vec<f64> = index.iter().map(|&i| values[i]).collect();
+        let known: Vec<f64> = col.iter().copied().filter(|v| v.is_finite()).collect();
+        if known.is_empty() {
+            return Err(format!(
+                "{origin}, column `{name}`: empty in every modelled period"
+            ));
+        }
+        let missing = col.len() - known.len();
+        if missing > 0 {
+            let mean = known.iter().sum::<f64>() / known.len() as f64;
+            col.iter_mut()
+                .filter(|v| !v.is_finite())
+                .for_each(|v| *v = mean);
+            eprintln!(
+                "note: {name} is empty in {missing} of {} periods (no mentions); filled with its mean {mean:.4}",
+                col.len()
+            );
+        }
+        out.push((name.clone(), col));
     }
     Ok(out)
 }

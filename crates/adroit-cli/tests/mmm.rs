@@ -426,6 +426,48 @@ fn a_config_builds_the_weekly_table_and_its_lift_tests_calibrate() {
     let first = decomposition.lines().nth(1).unwrap();
     let date = chrono::NaiveDate::parse_from_str(&first[..10], "%Y-%m-%d").unwrap();
     assert_eq!(date.format("%a").to_string(), "Mon");
+    // What customers write, as controls: the simulated delivery failure dents the KPI
+    // while delivery complaints surge, so their share gets a negative coefficient.
+    let out = adroit(
+        &[
+            "text",
+            "trends",
+            "--config",
+            "world/adroit.toml",
+            "--grain",
+            "week",
+            "--out",
+            "trends.csv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = adroit(
+        &[
+            "mmm",
+            "fit",
+            "--config",
+            "world/adroit.toml",
+            "--text-trends",
+            "trends.csv",
+            "--text-controls",
+            "text_sentiment,aspect_delivery_negative_share",
+            "--out",
+            "mt",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("mt/result.json")).unwrap()).unwrap();
+    let delivery = r["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "aspect_delivery_negative_share")
+        .expect("the text series is a term");
+    assert_eq!(delivery["kind"], "control");
+    assert!(delivery["coef"].as_f64().unwrap() < 0.0, "{delivery}");
     // Flags that only apply to --data are refused with --config.
     let bad = adroit(
         &[
