@@ -36,13 +36,13 @@ pub enum MmmCommand {
 #[derive(Args)]
 pub struct FitArgs {
     /// adroit.toml: the modelling table is built from its media and kpi tables (spend
-    /// per channel and the KPI summed per period, controls averaged) and its
-    /// experiments become lift tests.
+    /// per channel and the KPI summed per period, controls averaged), its experiments
+    /// become lift tests, and its [mmm] section gives the settings below (flags win).
     #[arg(long, conflicts_with = "data")]
     pub config: Option<PathBuf>,
-    /// Period of the table built from --config: day, week (Monday) or month.
-    #[arg(long, default_value = "week")]
-    pub grain: String,
+    /// Period of the table built from --config: day, week (Monday, the default) or month.
+    #[arg(long)]
+    pub grain: Option<String>,
     /// The modelling table: one row per period (CSV, Parquet, JSON lines).
     #[arg(long, required_unless_present = "config", requires_all = ["date", "kpi"])]
     pub data: Option<PathBuf>,
@@ -66,27 +66,28 @@ pub struct FitArgs {
     pub events: Vec<String>,
     /// A holiday calendar (Prophet's layout: ds, holiday, country) to count holidays
     /// per period as one term; needs --country.
-    #[arg(long, requires = "country")]
+    #[arg(long)]
     pub holidays: Option<PathBuf>,
     /// ISO country code of the holidays to use (e.g. DE, CN, US).
     #[arg(long)]
     pub country: Option<String>,
-    /// Adstock of every channel: geometric, robyn_geometric, weibull_cdf, weibull_pdf, delayed.
-    #[arg(long, default_value = "geometric")]
-    pub adstock: String,
-    /// Saturation of every channel: hill, logistic, michaelis_menten.
-    #[arg(long, default_value = "hill")]
-    pub saturation: String,
-    /// Longest carry-over in periods.
-    #[arg(long, default_value_t = 8)]
-    pub l_max: usize,
+    /// Adstock of every channel: geometric (default), robyn_geometric, weibull_cdf,
+    /// weibull_pdf, delayed.
+    #[arg(long)]
+    pub adstock: Option<String>,
+    /// Saturation of every channel: hill (default), logistic, michaelis_menten.
+    #[arg(long)]
+    pub saturation: Option<String>,
+    /// Longest carry-over in periods (default 8).
+    #[arg(long)]
+    pub l_max: Option<usize>,
     /// A TOML model spec (per-channel families and search ranges, the penalty range;
     /// see examples/mmm.toml) replacing --adstock/--saturation/--l-max.
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Pairs of yearly Fourier terms (0: no seasonality).
-    #[arg(long, default_value_t = 2)]
-    pub fourier: usize,
+    /// Pairs of yearly Fourier terms (default 2; 0: no seasonality).
+    #[arg(long)]
+    pub fourier: Option<usize>,
     /// No linear trend.
     #[arg(long)]
     pub no_trend: bool,
@@ -100,35 +101,98 @@ pub struct FitArgs {
     #[arg(long)]
     pub text_trends: Option<PathBuf>,
     /// Columns of --text-trends to use (default: text_sentiment).
-    #[arg(long, value_delimiter = ',', requires = "text_trends")]
+    #[arg(long, value_delimiter = ',')]
     pub text_controls: Vec<String>,
     /// Lift tests to calibrate against (the experiments contract: channel, start, end,
     /// lift, optionally lift_lower and lift_upper; channel names as in --channels).
     #[arg(long)]
     pub experiments: Option<PathBuf>,
-    /// Last periods held out of the search for the out-of-sample error.
-    #[arg(long, default_value_t = 0)]
-    pub holdout: usize,
-    /// The KPI counts conversions (CPA reported) rather than revenue.
+    /// Last periods held out of the search for the out-of-sample error (default 0).
+    #[arg(long)]
+    pub holdout: Option<usize>,
+    /// The KPI counts conversions (CPA reported) rather than revenue (with --config:
+    /// implied by [kpi] kind = "conversions").
     #[arg(long)]
     pub conversions: bool,
-    #[arg(long, default_value_t = 5)]
-    pub trials: usize,
-    /// Candidates per trial.
-    #[arg(long, default_value_t = 2000)]
-    pub iterations: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Bootstrap refits for the intervals.
-    #[arg(long, default_value_t = 500)]
-    pub bootstrap: usize,
-    /// Model choice on the Pareto front: fit (lowest DECOMP.RSSD within 1 % of the best
-    /// NRMSE) or balanced (Robyn's closest to the origin).
-    #[arg(long, default_value = "fit")]
-    pub select: String,
+    /// Independent searches pooled into one Pareto front (default 5).
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// Candidates per trial (default 2000).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bootstrap refits for the intervals (default 500).
+    #[arg(long)]
+    pub bootstrap: Option<usize>,
+    /// Model choice on the Pareto front: fit (default: lowest DECOMP.RSSD among the
+    /// models the data cannot tell from the best fit) or balanced (Robyn's closest to
+    /// the origin).
+    #[arg(long)]
+    pub select: Option<String>,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// The settings of a fit: the config's [mmm] section (paths made relative to the
+/// config's folder) with the flags given on top.
+fn settings(
+    args: &FitArgs,
+    config: Option<(&adroit_config::Config, &Path)>,
+) -> adroit_config::MmmSettings {
+    let mut m = config.map(|(c, _)| c.mmm.clone()).unwrap_or_default();
+    if let Some((_, base)) = config {
+        let rel = |p: &Option<String>| p.as_ref().map(|p| base.join(p).display().to_string());
+        m.spec = rel(&m.spec);
+        m.holidays = rel(&m.holidays);
+        m.text_trends = rel(&m.text_trends);
+    }
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    macro_rules! flag {
+        ($field:ident) => {
+            if let Some(v) = &args.$field {
+                m.$field = v.clone();
+            }
+        };
+        ($field:ident, path) => {
+            if args.$field.is_some() {
+                m.$field = path(&args.$field);
+            }
+        };
+        ($field:ident, list) => {
+            if !args.$field.is_empty() {
+                m.$field = args.$field.clone();
+            }
+        };
+    }
+    flag!(grain);
+    flag!(adstock);
+    flag!(saturation);
+    flag!(l_max);
+    flag!(fourier);
+    flag!(holdout);
+    flag!(trials);
+    flag!(iterations);
+    flag!(seed);
+    flag!(bootstrap);
+    flag!(select);
+    flag!(spec, path);
+    flag!(holidays, path);
+    flag!(text_trends, path);
+    flag!(channels, list);
+    flag!(controls, list);
+    flag!(text_controls, list);
+    if args.window.is_some() {
+        m.window = args.window.clone();
+    }
+    if args.country.is_some() {
+        m.country = args.country.clone();
+    }
+    if args.no_trend {
+        m.trend = false;
+    }
+    m
 }
 
 #[derive(Args)]
@@ -251,37 +315,54 @@ impl Table {
 
 fn fit(args: FitArgs) -> Result<ExitCode, String> {
     let started = std::time::Instant::now();
-    let engine = Engine::new().map_err(|e| e.to_string())?;
-    let mut table = match &args.config {
-        Some(config) => table_from_config(&engine, config, &args)?,
-        None => table_from_file(&engine, &args)?,
+    let config = match &args.config {
+        Some(path) => {
+            let raw = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let cfg = adroit_config::Config::from_toml_str(&raw, &path.display().to_string())
+                .map_err(|e| e.to_string())?;
+            Some((cfg, path.parent().unwrap_or(Path::new(".")).to_path_buf()))
+        }
+        None => None,
     };
-    if let (Some(path), Some(country)) = (&args.holidays, &args.country) {
-        let col = holiday_counts(&engine, path, country, &table.dates)?;
+    let m = settings(&args, config.as_ref().map(|(c, b)| (c, b.as_path())));
+    if !m.text_controls.is_empty() && m.text_trends.is_none() {
+        return Err("--text-controls names columns of --text-trends: give the file too".into());
+    }
+    m.check()
+        .map_err(|e| e.replace("[mmm] ", "[mmm] or its flag: "))?;
+    let engine = Engine::new().map_err(|e| e.to_string())?;
+    let mut table = match &config {
+        Some((cfg, base)) => table_from_config(&engine, cfg, base, &args, &m)?,
+        None => table_from_file(&engine, &args, &m)?,
+    };
+    if let (Some(path), Some(country)) = (&m.holidays, &m.country) {
+        let col = holiday_counts(&engine, Path::new(path), country, &table.dates)?;
         table.events.push((format!("holidays_{country}"), col));
     }
-    if let Some(path) = &args.text_trends {
-        let wanted = if args.text_controls.is_empty() {
+    if let Some(path) = &m.text_trends {
+        let wanted = if m.text_controls.is_empty() {
             vec!["text_sentiment".to_string()]
         } else {
-            args.text_controls.clone()
+            m.text_controls.clone()
         };
-        table
-            .controls
-            .extend(text_series(&engine, path, &wanted, &table.dates)?);
+        table.controls.extend(text_series(
+            &engine,
+            Path::new(path),
+            &wanted,
+            &table.dates,
+        )?);
     }
-    let history = match &args.window {
+    let history = match &m.window {
         Some(w) => table.window(w)?,
         None => 0,
     };
     let origin = table.origin.clone();
     let channels: Vec<String> = table.spend.iter().map(|(n, _)| n.clone()).collect();
-    let mut spec = match &args.spec {
+    let mut spec = match &m.spec {
         Some(p) => {
-            let raw = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            let spec: ModelSpec =
-                toml::from_str(&raw).map_err(|e| format!("{}: {e}", p.display()))?;
+            let raw = std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?;
+            let spec: ModelSpec = toml::from_str(&raw).map_err(|e| format!("{p}: {e}"))?;
             let named: Vec<&String> = spec.channels.iter().map(|c| &c.name).collect();
             if named != channels.iter().collect::<Vec<_>>() {
                 return Err(format!(
@@ -297,15 +378,15 @@ fn fit(args: FitArgs) -> Result<ExitCode, String> {
             spec
         }
         None => {
-            let adstock: AdstockKind = parse_kind(&args.adstock, "--adstock")?;
-            let saturation: SaturationKind = parse_kind(&args.saturation, "--saturation")?;
+            let adstock: AdstockKind = parse_kind(&m.adstock, "--adstock")?;
+            let saturation: SaturationKind = parse_kind(&m.saturation, "--saturation")?;
             ModelSpec::new(
                 channels
                     .iter()
                     .map(|c| ChannelSpec {
                         adstock,
                         saturation,
-                        l_max: args.l_max,
+                        l_max: m.l_max,
                         ..ChannelSpec::new(c.clone())
                     })
                     .collect(),
@@ -315,11 +396,16 @@ fn fit(args: FitArgs) -> Result<ExitCode, String> {
     // A spec file contributes channels and the penalty range; columns come from the table.
     spec.controls = table.controls.iter().map(|(n, _)| n.clone()).collect();
     spec.events = table.events.iter().map(|(n, _)| n.clone()).collect();
-    spec.trend = !args.no_trend;
-    spec.fourier = args.fourier;
-    spec.holdout = args.holdout;
+    spec.trend = m.trend;
+    spec.fourier = m.fourier;
+    spec.holdout = m.holdout;
     spec.history = history;
-    spec.kpi_is_count = args.conversions;
+    spec.kpi_is_count = args.conversions
+        || config.as_ref().is_some_and(|(c, _)| {
+            c.kpi
+                .as_ref()
+                .is_some_and(|k| k.kind == adroit_config::KpiKind::Conversions)
+        });
     spec.calibration = std::mem::take(&mut table.lift_tests);
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     let data = MmmData {
@@ -334,11 +420,11 @@ fn fit(args: FitArgs) -> Result<ExitCode, String> {
         events: table.events.iter().map(|(_, v)| v.clone()).collect(),
     };
     let settings = FitSettings {
-        trials: args.trials,
-        iterations: args.iterations,
-        seed: args.seed,
-        bootstrap: args.bootstrap,
-        select: match args.select.as_str() {
+        trials: m.trials,
+        iterations: m.iterations,
+        seed: m.seed,
+        bootstrap: m.bootstrap,
+        select: match m.select.as_str() {
             "fit" => Select::default(),
             "balanced" => Select::Balanced,
             other => return Err(format!("--select {other}: use fit or balanced")),
@@ -391,7 +477,11 @@ fn fit(args: FitArgs) -> Result<ExitCode, String> {
 
 /// The table from `--data`: rows sorted by date, one per period, numbers checked with
 /// the file's row numbers.
-fn table_from_file(engine: &Engine, args: &FitArgs) -> Result<Table, String> {
+fn table_from_file(
+    engine: &Engine,
+    args: &FitArgs,
+    m: &adroit_config::MmmSettings,
+) -> Result<Table, String> {
     let (Some(path), Some(date_col), Some(kpi_col)) = (&args.data, &args.date, &args.kpi) else {
         return Err("give --data FILE --date COLUMN --kpi COLUMN, or --config adroit.toml".into());
     };
@@ -435,7 +525,7 @@ fn table_from_file(engine: &Engine, args: &FitArgs) -> Result<Table, String> {
     };
     let kpi = column(kpi_col, "the KPI is needed in every period")?;
     let mut spend = Vec::new();
-    for c in &args.channels {
+    for c in &m.channels {
         let v = column(c, "fill it (0 for no spend) or drop the row")?;
         if let Some(t) = v.iter().position(|x| *x < 0.0) {
             return Err(format!(
@@ -446,7 +536,7 @@ fn table_from_file(engine: &Engine, args: &FitArgs) -> Result<Table, String> {
         }
         spend.push((c.clone(), v));
     }
-    let controls = args
+    let controls = m
         .controls
         .iter()
         .map(|c| Ok((c.clone(), column(c, "fill it or drop the control")?)))
@@ -476,24 +566,28 @@ fn table_from_file(engine: &Engine, args: &FitArgs) -> Result<Table, String> {
 
 /// The table from a config's contract tables (see `adroit_data::mmm_panel`): notes on
 /// what was dropped or filled go to stderr.
-fn table_from_config(engine: &Engine, config: &Path, args: &FitArgs) -> Result<Table, String> {
+fn table_from_config(
+    engine: &Engine,
+    cfg: &adroit_config::Config,
+    base: &Path,
+    args: &FitArgs,
+    m: &adroit_config::MmmSettings,
+) -> Result<Table, String> {
     use adroit_data::panel::PanelGrain;
-    if args.data.is_some() || !args.events.is_empty() || args.experiments.is_some() {
-        return Err("with --config the table and lift tests come from the config's media, kpi and experiments tables; --data, --events and --experiments apply to --data only".into());
+    if !args.events.is_empty() || args.experiments.is_some() {
+        return Err("with --config the table and lift tests come from the config's media, kpi and experiments tables; --events and --experiments apply to --data only".into());
     }
-    let grain = match args.grain.as_str() {
+    let grain = match m.grain.as_str() {
         "day" => PanelGrain::Day,
-        "week" => PanelGrain::Week,
         "month" => PanelGrain::Month,
-        other => return Err(format!("--grain {other}: use day, week or month")),
+        _ => PanelGrain::Week,
     };
-    let raw = std::fs::read_to_string(config)
-        .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
-    let cfg = adroit_config::Config::from_toml_str(&raw, &config.display().to_string())
-        .map_err(|e| e.to_string())?;
-    let base = config.parent().unwrap_or(Path::new("."));
+    let origin = args
+        .config
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
     let progress = output::Progress::new();
-    let panel = adroit_data::mmm_panel(engine, &cfg, base, grain, &|s| progress.stage(s))
+    let panel = adroit_data::mmm_panel(engine, cfg, base, grain, &|s| progress.stage(s))
         .map_err(|e| e.to_string())?;
     progress.finish();
     for note in &panel.notes {
@@ -509,7 +603,7 @@ fn table_from_config(engine: &Engine, config: &Path, args: &FitArgs) -> Result<T
                 all.iter().find(|(n, _)| n == w).cloned().ok_or_else(|| {
                     format!(
                         "{}: no {what} {w:?} (the config has {})",
-                        config.display(),
+                        origin,
                         all.iter()
                             .map(|(n, _)| n.as_str())
                             .collect::<Vec<_>>()
@@ -519,8 +613,8 @@ fn table_from_config(engine: &Engine, config: &Path, args: &FitArgs) -> Result<T
             })
             .collect::<Result<Vec<_>, String>>()
     };
-    let spend = pick(&panel.spend, &args.channels, "channel")?;
-    let controls = pick(&panel.controls, &args.controls, "control")?;
+    let spend = pick(&panel.spend, &m.channels, "channel")?;
+    let controls = pick(&panel.controls, &m.controls, "control")?;
     let mut lift_tests = Vec::new();
     for e in &panel.experiments {
         let (Some(first), Some(last)) = (panel.period_of(e.start), panel.period_of(e.end)) else {
@@ -548,7 +642,7 @@ fn table_from_config(engine: &Engine, config: &Path, args: &FitArgs) -> Result<T
         });
     }
     Ok(Table {
-        origin: config.display().to_string(),
+        origin: origin.clone(),
         kpi_name: "kpi".into(),
         dates: panel.periods.clone(),
         kpi: panel.kpi.clone(),

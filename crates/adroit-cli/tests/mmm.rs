@@ -468,6 +468,31 @@ fn a_config_builds_the_weekly_table_and_its_lift_tests_calibrate() {
         .expect("the text series is a term");
     assert_eq!(delivery["kind"], "control");
     assert!(delivery["coef"].as_f64().unwrap() < 0.0, "{delivery}");
+    // The config's [mmm] section sets the fit; a flag overrides it.
+    let mut toml = std::fs::read_to_string(dir.path().join("world/adroit.toml")).unwrap();
+    toml.push_str("\n[mmm]\nholdout = 6\ntrials = 2\niterations = 400\nselect = \"balanced\"\nchannels = [\"search\", \"tv\"]\n");
+    std::fs::write(dir.path().join("world/adroit.toml"), toml).unwrap();
+    let out = adroit(
+        &[
+            "mmm",
+            "fit",
+            "--config",
+            "world/adroit.toml",
+            "--trials",
+            "3",
+            "--out",
+            "ms",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("ms/result.json")).unwrap()).unwrap();
+    assert_eq!(r["spec"]["holdout"], 6);
+    assert_eq!(r["settings"]["trials"], 3, "the flag wins");
+    assert_eq!(r["settings"]["iterations"], 400);
+    assert_eq!(r["settings"]["select"]["rule"], "balanced");
+    assert_eq!(r["channels"].as_array().unwrap().len(), 2);
     // Flags that only apply to --data are refused with --config.
     let bad = adroit(
         &[

@@ -41,6 +41,100 @@ pub struct Config {
     /// How texts are analysed: back ends per field, taxonomy, gazetteer, models.
     #[serde(default)]
     pub text: TextSettings,
+    /// How `adroit mmm fit --config` models the media and kpi tables.
+    #[serde(default)]
+    pub mmm: MmmSettings,
+}
+
+/// The `[mmm]` section: the marketing mix model of the config's media and kpi tables.
+/// Command-line flags override each setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MmmSettings {
+    /// `day`, `week` (Monday) or `month`.
+    pub grain: String,
+    /// Channels of the media table to model (default: all).
+    pub channels: Vec<String>,
+    /// Controls of the kpi table to use (default: all).
+    pub controls: Vec<String>,
+    /// Adstock and saturation of every channel (see `adroit mmm fit --help` for names),
+    /// the longest carry-over in periods, or a spec file with per-channel families and
+    /// search ranges (relative to the config file).
+    pub adstock: String,
+    pub saturation: String,
+    pub l_max: usize,
+    pub spec: Option<String>,
+    pub trend: bool,
+    /// Pairs of yearly Fourier terms.
+    pub fourier: usize,
+    /// `START..END` in ISO dates; periods before START carry their spend over into it.
+    pub window: Option<String>,
+    /// Last periods held out of the search.
+    pub holdout: usize,
+    /// A Prophet-style holiday calendar (ds, holiday, country) and the country to use.
+    pub holidays: Option<String>,
+    pub country: Option<String>,
+    /// Series from `adroit text trends` used as controls, and which of their columns.
+    pub text_trends: Option<String>,
+    pub text_controls: Vec<String>,
+    pub trials: usize,
+    pub iterations: usize,
+    pub seed: u64,
+    pub bootstrap: usize,
+    /// `fit` or `balanced`.
+    pub select: String,
+}
+
+impl Default for MmmSettings {
+    fn default() -> Self {
+        MmmSettings {
+            grain: "week".into(),
+            channels: Vec::new(),
+            controls: Vec::new(),
+            adstock: "geometric".into(),
+            saturation: "hill".into(),
+            l_max: 8,
+            spec: None,
+            trend: true,
+            fourier: 2,
+            window: None,
+            holdout: 0,
+            holidays: None,
+            country: None,
+            text_trends: None,
+            text_controls: Vec::new(),
+            trials: 5,
+            iterations: 2000,
+            seed: 0,
+            bootstrap: 500,
+            select: "fit".into(),
+        }
+    }
+}
+
+impl MmmSettings {
+    /// Rules the TOML grammar cannot express.
+    pub fn check(&self) -> Result<(), String> {
+        if !["day", "week", "month"].contains(&self.grain.as_str()) {
+            return Err(format!(
+                "[mmm] grain = {:?}: use \"day\", \"week\" or \"month\"",
+                self.grain
+            ));
+        }
+        if !["fit", "balanced"].contains(&self.select.as_str()) {
+            return Err(format!(
+                "[mmm] select = {:?}: use \"fit\" or \"balanced\"",
+                self.select
+            ));
+        }
+        if self.holidays.is_some() != self.country.is_some() {
+            return Err("[mmm] holidays and country go together: the calendar and the country to take from it".into());
+        }
+        if self.trials == 0 || self.iterations == 0 {
+            return Err("[mmm] trials and iterations must be positive".into());
+        }
+        Ok(())
+    }
 }
 
 /// Facts about the project that every analysis shares.
@@ -631,6 +725,7 @@ impl Config {
 
     /// Rules the TOML grammar cannot express.
     fn check(&self) -> Result<(), String> {
+        self.mmm.check()?;
         let files = [
             ("media", self.media.as_ref().map(|s| s.file())),
             ("kpi", self.kpi.as_ref().map(|s| s.file())),
