@@ -1,6 +1,7 @@
 //! `adroit demo`: simulates a marketing world with known truth into a folder and runs
-//! every analysis adroit has on it (for now: check and metrics), comparing what the
-//! ad platforms report with what the world's truth says.
+//! the analyses adroit has on it (check, metrics, the marketing mix model and the
+//! budget allocator), comparing what the ad platforms report and what the model
+//! estimates with what the world's truth says.
 
 use crate::output::{self, Progress};
 use adroit_config::Config;
@@ -114,10 +115,61 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, String> {
         "== 2. adroit metrics: what the platforms report, and what the world's truth says ==\n{t}"
     );
     println!(
-        "Platform ROAS counts attributed clicks; the true ROAS is the revenue each channel caused\n(truth.json). Closing that gap is the job of the attribution and MMM analyses to come.\n"
+        "Platform ROAS counts attributed clicks; the true ROAS is the revenue each channel caused\n(truth.json).\n"
+    );
+
+    // 3. The marketing mix model of the weekly table, calibrated with the world's lift tests.
+    let (fitted, seconds) = crate::mmm::fit_to_dir(crate::mmm::FitArgs::for_config(
+        dir.join("adroit.toml"),
+        dir.join("mmm"),
+    ))?;
+    let mut t = output::table();
+    t.set_header([
+        "channel",
+        "share of spend",
+        "MMM ROAS",
+        "90% interval",
+        "true ROAS",
+        "platform ROAS",
+    ]);
+    for c in &fitted.result.channels {
+        let truth = world.truth.derived.iter().find(|d| d.channel == c.name);
+        let platform = result.totals.iter().find(|m| m.group == c.name);
+        t.add_row([
+            c.name.clone(),
+            output::rate(Some(c.spend_share)),
+            output::num(Some(c.roas.value), 2),
+            format!(
+                "{} – {}",
+                output::num(Some(c.roas.lower), 2),
+                output::num(Some(c.roas.upper), 2)
+            ),
+            output::num(truth.map(|d| d.roas), 2),
+            output::num(platform.and_then(|m| m.roas), 2),
+        ]);
+    }
+    println!(
+        "== 3. adroit mmm fit: {} candidate models in {seconds:.1} s, calibrated with {} lift tests ==\n{t}",
+        fitted.result.search.evaluations,
+        fitted.result.spec.calibration.len()
     );
     println!(
-        "Files in {}: {}, check.json, metrics.json, metrics.csv",
+        "The model sees only weekly spend, revenue, price, promotions, holidays and the lift tests.\n"
+    );
+
+    // 4. Where the next 12 weeks' budget should go.
+    println!("== 4. adroit mmm allocate: the same budget over the next 12 weeks ==");
+    crate::mmm::allocate_cmd(crate::mmm::AllocateArgs {
+        model: dir.join("mmm"),
+        budget: None,
+        periods: 12,
+        bounds: Vec::new(),
+        objective: "max-response".into(),
+        out: None,
+    })?;
+    println!();
+    println!(
+        "Files in {}: {}, check.json, metrics.json, metrics.csv, mmm/ (result.json, decomposition.csv, curves.csv, allocation.json)",
         dir.display(),
         world
             .files()

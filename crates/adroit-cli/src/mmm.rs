@@ -135,6 +135,42 @@ pub struct FitArgs {
     pub out: PathBuf,
 }
 
+impl FitArgs {
+    /// A fit of a config with its [mmm] settings and nothing overridden.
+    pub fn for_config(config: PathBuf, out: PathBuf) -> FitArgs {
+        FitArgs {
+            config: Some(config),
+            grain: None,
+            data: None,
+            date: None,
+            kpi: None,
+            channels: Vec::new(),
+            controls: Vec::new(),
+            events: Vec::new(),
+            holidays: None,
+            country: None,
+            adstock: None,
+            saturation: None,
+            l_max: None,
+            spec: None,
+            fourier: None,
+            no_trend: false,
+            window: None,
+            text_trends: None,
+            text_controls: Vec::new(),
+            experiments: None,
+            holdout: None,
+            conversions: false,
+            trials: None,
+            iterations: None,
+            seed: None,
+            bootstrap: None,
+            select: None,
+            out,
+        }
+    }
+}
+
 /// The settings of a fit: the config's [mmm] section (paths made relative to the
 /// config's folder) with the flags given on top.
 fn settings(
@@ -244,7 +280,7 @@ pub fn run(args: MmmArgs) -> Result<ExitCode, String> {
 
 /// `result.json`: the model's result with the table it came from and the dates.
 #[derive(Serialize, Deserialize)]
-struct ResultFile {
+pub struct ResultFile {
     format: String,
     data: String,
     kpi: String,
@@ -255,7 +291,7 @@ struct ResultFile {
     /// would be without media.
     baseline: Vec<f64>,
     #[serde(flatten)]
-    result: MmmResult,
+    pub result: MmmResult,
 }
 
 const FORMAT: &str = "adroit-mmm-result v1";
@@ -314,6 +350,19 @@ impl Table {
 }
 
 fn fit(args: FitArgs) -> Result<ExitCode, String> {
+    let out = args.out.clone();
+    let (file, seconds) = fit_to_dir(args)?;
+    print_fit(&file, seconds);
+    eprintln!(
+        "wrote {}/result.json, decomposition.csv and curves.csv",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fits and writes `result.json`, `decomposition.csv` and `curves.csv` into `args.out`;
+/// returns the result and the seconds it took (for `adroit demo` and `fit`).
+pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
     let started = std::time::Instant::now();
     let config = match &args.config {
         Some(path) => {
@@ -467,12 +516,7 @@ fn fit(args: FitArgs) -> Result<ExitCode, String> {
         &cols,
     )?;
     write_curves(&args.out.join("curves.csv"), &file)?;
-    print_fit(&file, seconds);
-    eprintln!(
-        "wrote {}/result.json, decomposition.csv and curves.csv",
-        args.out.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((file, seconds))
 }
 
 /// The table from `--data`: rows sorted by date, one per period, numbers checked with
@@ -1065,7 +1109,7 @@ fn recent_spend(file: &ResultFile, channel: &str, periods: usize) -> f64 {
     mean * periods as f64
 }
 
-fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
+pub fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
     if args.periods == 0 {
         return Err("--periods must be at least 1".into());
     }

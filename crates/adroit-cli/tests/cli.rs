@@ -817,7 +817,11 @@ fn demo_simulates_a_world_and_compares_metrics_with_truth() {
     let out = adroit(&["demo", "--out", s(&out_dir)], dir.path());
     assert_eq!(code(&out), 0, "{}", show(&out));
     assert!(stdout(&out).contains("true ROAS"), "{}", show(&out));
+    assert!(stdout(&out).contains("MMM ROAS"), "{}", show(&out));
     for f in [
+        "mmm/result.json",
+        "mmm/decomposition.csv",
+        "mmm/allocation.json",
         "adroit.toml",
         "media.csv",
         "kpi.csv",
