@@ -1,6 +1,7 @@
 //! `adroit`: the command line. A thin door: it parses arguments, calls the library
 //! crates, and prints or writes what they return. No analysis lives here.
 
+mod attribution;
 mod check;
 mod demo;
 mod frame;
@@ -46,6 +47,8 @@ enum Command {
     Llm(llm::LlmArgs),
     /// Marketing mix models: fit (ROAS with intervals, decomposition), allocate a budget, what-if.
     Mmm(mmm::MmmArgs),
+    /// Multi-touch attribution: rule models, Markov chains and Shapley on journeys.
+    Attribution(attribution::AttributionArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Text(args) => text::run(args),
         Command::Llm(args) => llm::run(args),
         Command::Mmm(args) => mmm::run(args),
+        Command::Attribution(args) => attribution::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };
