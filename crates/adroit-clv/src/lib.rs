@@ -17,6 +17,7 @@
 //!   Hardie 2007; contract renewals, survival and retention projections).
 //! - [`Compressed`]: identical histories merged into weighted rows (daily data repeat
 //!   them a lot), predictions spread back per customer.
+//! - [`segments`]: RFM scores by quintile and named segments (champions, at risk, …).
 //! - [`validate`]: calibration/holdout comparison of predicted and actual purchases per
 //!   calibration-frequency bucket (the paper's 0, 1, …, 7+ figure).
 //!
@@ -49,6 +50,7 @@ pub mod optim;
 mod par;
 pub mod pareto;
 pub mod sbg;
+pub mod segments;
 pub mod special;
 pub mod summary;
 pub mod validate;
