@@ -3,6 +3,7 @@
 
 mod attribution;
 mod check;
+mod clv;
 mod demo;
 mod frame;
 mod llm;
@@ -49,6 +50,10 @@ enum Command {
     Mmm(mmm::MmmArgs),
     /// Multi-touch attribution: rule models, Markov chains and Shapley on journeys.
     Attribution(attribution::AttributionArgs),
+    /// Customer RFM summaries from transactions.
+    Customers(clv::CustomersArgs),
+    /// Customer lifetime value: BG/NBD, Pareto/NBD and Gamma-Gamma fits, predictions and holdout validation.
+    Clv(clv::ClvArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Command::Llm(args) => llm::run(args),
         Command::Mmm(args) => mmm::run(args),
         Command::Attribution(args) => attribution::run(args),
+        Command::Customers(args) => clv::run_customers(args),
+        Command::Clv(args) => clv::run_clv(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };
