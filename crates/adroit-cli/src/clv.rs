@@ -217,6 +217,8 @@ struct Log {
     file: String,
     ids: Vec<String>,
     transactions: Vec<Transaction>,
+    /// Each transaction's channel, when the table maps one.
+    channels: Option<Vec<String>>,
     revenue: f64,
     first_day: i32,
     last_day: i32,
@@ -394,10 +396,26 @@ fn load_log(input: &TransactionInput, progress: &Progress) -> Result<Log, String
     if transactions.is_empty() {
         return Err(format!("{file}: the transactions table has no rows"));
     }
+    let channels = table
+        .batch
+        .column_by_name("channel")
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .map(|a| {
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        "(none)".to_string()
+                    } else {
+                        a.value(i).to_string()
+                    }
+                })
+                .collect()
+        });
     Ok(Log {
         file,
         ids: ids.into_iter().map(String::from).collect(),
         transactions,
+        channels,
         revenue,
         first_day,
         last_day,
@@ -704,6 +722,14 @@ fn run_summary(args: SummaryArgs) -> Result<ExitCode, String> {
     let scores = adroit_clv::segments::rfm_scores(&since_last, &purchases, &totals)
         .map_err(|e| format!("{}: {e}", customers.source))?;
     outln!(out, "\n{}", segment_table(&scores, &totals));
+    let cohorts = adroit_clv::cohorts::cohorts(&log.transactions, log.channels.as_deref())
+        .map_err(|e| format!("{}: {e}", customers.source))?;
+    outln!(
+        out,
+        "\nrepurchase rate {} (customers who bought on more than one day)\n{}",
+        output::rate(Some(cohorts.repurchase_rate)),
+        cohort_table(&cohorts)
+    );
     if let Some(path) = &args.out {
         let mut w = csv::Writer::from_writer(Vec::new());
         let err = |e: csv::Error| e.to_string();
@@ -744,6 +770,48 @@ fn run_summary(args: SummaryArgs) -> Result<ExitCode, String> {
     }
     output::write_output(None, out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The retention matrix (last 12 acquisition months, months 0–12 after acquisition)
+/// and, when there are channels, retention by acquisition channel.
+fn cohort_table(c: &adroit_clv::cohorts::Cohorts) -> String {
+    let months = 13;
+    let mut t = output::table();
+    let mut header = vec!["cohort".to_string(), "customers".into()];
+    header.extend((1..months).map(|k| format!("+{k}")));
+    t.set_header(header.clone());
+    for row in c.cohorts.iter().rev().take(12).rev() {
+        let mut cells = vec![row.month.clone(), row.customers.to_string()];
+        cells.extend((1..months).map(|k| {
+            row.retention
+                .get(k)
+                .map_or(String::new(), |v| output::rate(Some(*v)))
+        }));
+        t.add_row(cells);
+    }
+    let mut out =
+        format!("retention by acquisition month (share buying again k months later)\n{t}");
+    if !c.by_channel.is_empty() {
+        let mut t = output::table();
+        header[0] = "first channel".into();
+        header.insert(2, "repurchase".into());
+        t.set_header(header);
+        for (name, r) in &c.by_channel {
+            let mut cells = vec![
+                name.clone(),
+                r.customers.to_string(),
+                output::rate(Some(r.repurchase_rate)),
+            ];
+            cells.extend((1..months).map(|k| {
+                r.retention
+                    .get(k)
+                    .map_or(String::new(), |v| output::rate(Some(*v)))
+            }));
+            t.add_row(cells);
+        }
+        out.push_str(&format!("\nretention by acquisition channel\n{t}"));
+    }
+    out
 }
 
 /// Customers and spend per RFM segment, largest first.

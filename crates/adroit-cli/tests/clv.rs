@@ -170,6 +170,10 @@ fn simulated_world_summary_fit_and_predict() {
         out.contains("RFM segment") && out.contains("champions"),
         "{out}"
     );
+    // Cohorts by acquisition month and by the channel of the first purchase.
+    assert!(out.contains("repurchase rate"), "{out}");
+    assert!(out.contains("retention by acquisition channel"), "{out}");
+    assert!(out.contains(" search "), "{out}");
     let best = summary
         .iter()
         .max_by(|a, b| {

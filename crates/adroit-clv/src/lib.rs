@@ -17,6 +17,8 @@
 //!   Hardie 2007; contract renewals, survival and retention projections).
 //! - [`Compressed`]: identical histories merged into weighted rows (daily data repeat
 //!   them a lot), predictions spread back per customer.
+//! - [`cohorts`]: the retention matrix by acquisition month and channel, the
+//!   repurchase rate.
 //! - [`segments`]: RFM scores by quintile and named segments (champions, at risk, …).
 //! - [`validate`]: calibration/holdout comparison of predicted and actual purchases per
 //!   calibration-frequency bucket (the paper's 0, 1, …, 7+ figure).
@@ -44,6 +46,7 @@
 pub mod bgbb;
 pub mod bgnbd;
 pub mod clv;
+pub mod cohorts;
 pub mod data;
 pub mod gamma_gamma;
 pub mod optim;
