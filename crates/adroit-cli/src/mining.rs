@@ -481,6 +481,14 @@ pub struct RulesArgs {
     /// Largest itemset size.
     #[arg(long, default_value_t = 10)]
     pub max_len: usize,
+    /// Mine only the baskets of customers in this segment (cross-sell rules per
+    /// segment), as named in --segments.
+    #[arg(long, requires = "segments")]
+    pub segment: Option<String>,
+    /// A customers table with customer_id and segment columns, e.g. the CSV of
+    /// `adroit customers summary --out`.
+    #[arg(long, requires = "segment")]
+    pub segments: Option<PathBuf>,
     /// Only rules with one item after ⇒ (arules' convention); default: every split (mlxtend's).
     #[arg(long)]
     pub single_consequent: bool,
@@ -506,6 +514,8 @@ pub enum RulesFormat {
 struct Baskets {
     source: String,
     transactions: Vec<Vec<usize>>,
+    /// The customer of each basket, when the baskets come from a transactions table.
+    customers: Vec<Option<String>>,
     items: Vec<String>,
     /// Notes on rows left out (rows without a product), shown with the summary.
     notes: Vec<String>,
@@ -526,6 +536,42 @@ impl ItemIndex {
         self.index.insert(item.to_string(), self.names.len() - 1);
         self.names.len() - 1
     }
+}
+
+/// The customer ids of one segment in a customers table (customer_id, segment).
+fn segment_members(
+    path: &Path,
+    segment: &str,
+) -> Result<std::collections::HashSet<String>, String> {
+    let shown = path.display().to_string();
+    let mut r = csv::Reader::from_path(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let headers = r.headers().map_err(|e| format!("{shown}: {e}"))?.clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).ok_or_else(|| {
+            format!(
+                "{shown}: no column `{name}` (columns: {}); give the CSV of `adroit customers summary --out`",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
+    let (id, seg) = (col("customer_id")?, col("segment")?);
+    let mut members = std::collections::HashSet::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| format!("{shown}: {e}"))?;
+        let s = rec.get(seg).unwrap_or_default();
+        seen.insert(s.to_string());
+        if s == segment {
+            members.insert(rec.get(id).unwrap_or_default().to_string());
+        }
+    }
+    if members.is_empty() {
+        return Err(format!(
+            "{shown}: no customer in segment {segment:?} (segments: {})",
+            seen.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(members)
 }
 
 /// Reads a basket file: one basket per line, items trimmed, empty items and lines skipped.
@@ -561,6 +607,7 @@ fn read_baskets(path: &Path) -> Result<Baskets, String> {
     }
     Ok(Baskets {
         source: shown,
+        customers: vec![None; transactions.len()],
         transactions,
         items: items.names,
         notes: Vec::new(),
@@ -639,6 +686,7 @@ fn transaction_baskets(
     let mut items = ItemIndex::default();
     let mut basket_of: HashMap<(u8, String, String), usize> = HashMap::new();
     let mut transactions: Vec<Vec<usize>> = Vec::new();
+    let mut owners: Vec<Option<String>> = Vec::new();
     let (mut no_product, mut first_no_product) = (0usize, None);
     for i in 0..table.num_rows() {
         let Some(p) = value(Some(&product), i) else {
@@ -659,6 +707,7 @@ fn transaction_baskets(
         let b = *basket_of.entry(key).or_insert(next);
         if b == next {
             transactions.push(Vec::new());
+            owners.push(value(customer.as_ref(), i));
         }
         let id = items.id(&p);
         transactions[b].push(id);
@@ -684,6 +733,7 @@ fn transaction_baskets(
     Ok(Ok(Baskets {
         source: shown,
         transactions,
+        customers: owners,
         items: items.names,
         notes,
     }))
@@ -783,7 +833,7 @@ pub fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
         }
         None => transaction_baskets(&args, &progress),
     };
-    let baskets = match baskets {
+    let mut baskets = match baskets {
         Ok(Ok(b)) => b,
         // The data has errors: exit 1, as `adroit metrics` does.
         Ok(Err(msg)) => {
@@ -796,6 +846,28 @@ pub fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
             return Err(msg);
         }
     };
+    if let (Some(segment), Some(path)) = (&args.segment, &args.segments) {
+        if args.baskets.is_some() {
+            progress.finish();
+            return Err("--segment needs baskets from a transactions table (their customers); a --baskets file has none".into());
+        }
+        let members = segment_members(path, segment)?;
+        let before = baskets.transactions.len();
+        let keep: Vec<bool> = baskets
+            .customers
+            .iter()
+            .map(|c| c.as_ref().is_some_and(|c| members.contains(c)))
+            .collect();
+        let mut k = keep.iter();
+        baskets
+            .transactions
+            .retain(|_| *k.next().expect("one flag per basket"));
+        baskets.notes.push(format!(
+            "{} of {before} baskets belong to the {} customers of segment {segment:?}",
+            baskets.transactions.len(),
+            members.len()
+        ));
+    }
     if baskets.transactions.is_empty() {
         progress.finish();
         return Err(format!("{} holds no baskets", baskets.source));

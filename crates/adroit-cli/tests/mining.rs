@@ -531,3 +531,52 @@ fn rules_reject_bad_settings_and_tables_without_products() {
         "{err}"
     );
 }
+
+#[test]
+fn rules_per_customer_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    // Champions c1, c2 buy milk with bread; hibernating c3 buys milk with butter.
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "customer_id,timestamp,amount,order_id,product\n\
+         c1,2024-01-01,5,o1,milk\nc1,2024-01-01,3,o1,bread\n\
+         c2,2024-01-02,4,o2,milk\nc2,2024-01-02,2,o2,bread\n\
+         c3,2024-01-03,4,o3,milk\nc3,2024-01-03,2,o3,butter\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("customers.csv"),
+        "customer_id,frequency,segment\nc1,3,champions\nc2,4,champions\nc3,0,hibernating\n",
+    )
+    .unwrap();
+    let run = |segment: &str| {
+        adroit(
+            &[
+                "rules",
+                "--transactions",
+                "t.csv",
+                "--segments",
+                "customers.csv",
+                "--segment",
+                segment,
+                "--min-support",
+                "0.5",
+                "--format",
+                "json",
+            ],
+            dir.path(),
+        )
+    };
+    let got: Value = serde_json::from_slice(&ok(run("champions")).stdout).unwrap();
+    assert_eq!(got["counts"]["baskets"], 2, "{got}");
+    let sets = itemset_counts(&got["itemsets"]);
+    assert_eq!(sets[&vec!["bread".to_string(), "milk".to_string()]], 2);
+    assert!(!sets.contains_key(&vec!["butter".to_string()]));
+    let bad = run("vip");
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("no customer in segment \"vip\"") && err.contains("champions"),
+        "{err}"
+    );
+}
