@@ -15,6 +15,7 @@ mod output;
 mod simulate;
 mod text;
 mod text_backends;
+mod uplift;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -54,6 +55,8 @@ enum Command {
     Customers(clv::CustomersArgs),
     /// Customer lifetime value: BG/NBD, Pareto/NBD and Gamma-Gamma fits, predictions and holdout validation.
     Clv(clv::ClvArgs),
+    /// Uplift modelling: who responds because of a campaign (T/S/X-learners, class transformation), Qini and AUUC, a targeting list.
+    Uplift(uplift::UpliftArgs),
     /// Run check and metrics on the bundled demo data.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Attribution(args) => attribution::run(args),
         Command::Customers(args) => clv::run_customers(args),
         Command::Clv(args) => clv::run_clv(args),
+        Command::Uplift(args) => uplift::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
     };

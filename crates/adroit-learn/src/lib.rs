@@ -7,7 +7,8 @@
 //!   registry, training, cross-validation, tuning, importance;
 //! - [`linear`] (ridge, lasso, elastic net, logistic), [`ols`] (with its statistics
 //!   table), [`tree`] (histogram trees and TreeSHAP), [`ensemble`] (tree, forest, GBDT);
-//! - [`metrics`], [`fairness`], [`cluster`] (k-means), [`rules`] (FP-growth).
+//! - [`metrics`], [`fairness`], [`cluster`] (k-means), [`rules`] (FP-growth);
+//! - [`uplift`]: T/S-learners and class transformation, Qini and AUUC, targeting.
 
 pub mod cluster;
 pub mod data;
@@ -20,3 +21,4 @@ pub mod model;
 pub mod ols;
 pub mod rules;
 pub mod tree;
+pub mod uplift;
