@@ -61,6 +61,181 @@ enum ClvCommand {
     Predict(PredictArgs),
     /// Calibration/holdout check: predicted vs actual purchases per frequency bucket.
     Validate(ValidateArgs),
+    /// BG/BB for discrete opportunities (yearly donations, event attendance): a table of
+    /// frequency, recency and opportunities, with optional pattern counts.
+    Discrete(DiscreteArgs),
+    /// sBG retention of a subscription cohort: customers still active after each period.
+    Retention(RetentionArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct DiscreteArgs {
+    /// A table with frequency (opportunities with a transaction after the first),
+    /// recency (the last such opportunity) and periods (opportunities observed), and
+    /// optionally weights (customers sharing the pattern).
+    #[arg(long)]
+    data: PathBuf,
+    /// Opportunities ahead to project expected transactions and survival over.
+    #[arg(long, default_value_t = 5)]
+    horizon: usize,
+}
+
+#[derive(clap::Args, Debug)]
+struct RetentionArgs {
+    /// A table with one row per period, in order: the first row is the cohort's size.
+    #[arg(long)]
+    data: PathBuf,
+    /// The column of customers still active (one per cohort: fit each on its own).
+    #[arg(long)]
+    alive_col: String,
+    /// Periods ahead to project.
+    #[arg(long, default_value_t = 5)]
+    horizon: usize,
+    /// Fit on the first N periods only and project the rest (Fader & Hardie fit 7 of
+    /// the 12 years); default: every period.
+    #[arg(long)]
+    calibration_periods: Option<usize>,
+}
+
+/// A numeric column of a small table, named on error.
+fn table_column(
+    frame: &adroit_learn::data::Frame,
+    name: &str,
+    origin: &str,
+) -> Result<Vec<f64>, String> {
+    let c = frame.column(name).ok_or_else(|| {
+        format!(
+            "{origin}: no column `{name}` (columns: {})",
+            frame.names().join(", ")
+        )
+    })?;
+    match &c.values {
+        adroit_learn::data::Values::Numeric(v) => {
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(format!(
+                    "{origin} row {}, column `{name}`: empty or not a number",
+                    frame.source_row(i)
+                ));
+            }
+            Ok(v.clone())
+        }
+        _ => Err(format!("{origin}, column `{name}`: expected numbers")),
+    }
+}
+
+fn run_discrete(args: DiscreteArgs) -> Result<ExitCode, String> {
+    let origin = args.data.display().to_string();
+    let engine = Engine::new().map_err(|e| e.to_string())?;
+    let frame = crate::frame::load_frame(&engine, &args.data)?;
+    let x = table_column(&frame, "frequency", &origin)?;
+    let tx = table_column(&frame, "recency", &origin)?;
+    let n = table_column(&frame, "periods", &origin)?;
+    let w = match frame.column("weights") {
+        Some(_) => Some(table_column(&frame, "weights", &origin)?),
+        None => None,
+    };
+    let mut data = adroit_clv::Discrete::new(&x, &tx, &n).map_err(|e| format!("{origin}: {e}"))?;
+    if let Some(w) = &w {
+        data = data.with_weights(w).map_err(|e| format!("{origin}: {e}"))?;
+    }
+    let fit = adroit_clv::BgBb::fit(&data).map_err(|e| format!("{origin}: {e}"))?;
+    let m = &fit.model;
+    let se = fit.standard_errors.as_ref();
+    let mut out = String::new();
+    outln!(
+        out,
+        "BG/BB on {origin}: {} customers, log-likelihood {:.2}{}",
+        output::num(Some(fit.observations), 0),
+        fit.log_likelihood,
+        if fit.converged {
+            ""
+        } else {
+            " (did not converge: check the estimates)"
+        }
+    );
+    let mut t = output::table();
+    t.set_header(["parameter", "estimate", "standard error"]);
+    for (name, v, e) in [
+        ("alpha", m.alpha, se.map(|s| s.alpha)),
+        ("beta", m.beta, se.map(|s| s.beta)),
+        ("gamma", m.gamma, se.map(|s| s.gamma)),
+        ("delta", m.delta, se.map(|s| s.delta)),
+    ] {
+        t.add_row([
+            name.to_string(),
+            format!("{v:.4}"),
+            e.map_or(String::new(), |e| format!("{e:.4}")),
+        ]);
+    }
+    outln!(out, "{t}");
+    let mut t = output::table();
+    t.set_header([
+        "opportunities ahead",
+        "expected transactions (new customer)",
+        "still alive",
+    ]);
+    for k in 1..=args.horizon {
+        t.add_row([
+            k.to_string(),
+            format!("{:.3}", m.expected_purchases_new(k as f64)),
+            output::rate(Some(m.survival(k as f64))),
+        ]);
+    }
+    outln!(out, "{t}");
+    output::write_output(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_retention(args: RetentionArgs) -> Result<ExitCode, String> {
+    let origin = args.data.display().to_string();
+    let engine = Engine::new().map_err(|e| e.to_string())?;
+    let frame = crate::frame::load_frame(&engine, &args.data)?;
+    let alive = table_column(&frame, &args.alive_col, &origin)?;
+    let used = args
+        .calibration_periods
+        .map_or(alive.len(), |n| (n + 1).min(alive.len()));
+    let fit = adroit_clv::Sbg::fit(&alive[..used]).map_err(|e| format!("{origin}: {e}"))?;
+    let m = &fit.model;
+    let se = fit.standard_errors.as_ref();
+    let mut out = String::new();
+    outln!(
+        out,
+        "sBG on {origin}, column `{}`: cohort of {}, fitted on {} of {} periods, log-likelihood {:.2}",
+        args.alive_col,
+        output::num(alive.first().copied(), 0),
+        used.saturating_sub(1),
+        alive.len() - 1,
+        fit.log_likelihood
+    );
+    outln!(
+        out,
+        "alpha {:.4}{} · beta {:.4}{}",
+        m.alpha,
+        se.map_or(String::new(), |s| format!(" (± {:.4})", s.alpha)),
+        m.beta,
+        se.map_or(String::new(), |s| format!(" (± {:.4})", s.beta))
+    );
+    let size = alive[0];
+    let projected = m.project(size, alive.len() - 1 + args.horizon);
+    let mut t = output::table();
+    t.set_header(["period", "actual", "projected", "retention rate"]);
+    for (k, p) in projected.iter().enumerate() {
+        t.add_row([
+            k.to_string(),
+            alive
+                .get(k)
+                .map_or(String::new(), |a| output::num(Some(*a), 0)),
+            output::num(Some(*p), 1),
+            if k == 0 {
+                String::new()
+            } else {
+                output::rate(Some(m.retention_rate(k)))
+            },
+        ]);
+    }
+    outln!(out, "{t}");
+    output::write_output(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Where the transactions come from, and how they are summarised.
@@ -1011,6 +1186,8 @@ pub fn run_clv(args: ClvArgs) -> Result<ExitCode, String> {
         ClvCommand::Fit(args) => run_fit(args),
         ClvCommand::Predict(args) => run_predict(args),
         ClvCommand::Validate(args) => run_validate(args),
+        ClvCommand::Discrete(args) => run_discrete(args),
+        ClvCommand::Retention(args) => run_retention(args),
     }
 }
 

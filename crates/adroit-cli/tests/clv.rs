@@ -446,3 +446,58 @@ fn bad_input_is_named() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("clv_model.json"));
 }
+
+#[test]
+fn discrete_and_retention_models_give_the_papers_estimates() {
+    let (Some(donations), Some(retention)) = (
+        shared("donations_bgbb.csv"),
+        shared("sbg_retention_fader_hardie_2007.csv"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = donations.display().to_string();
+    let out = ok(&adroit(&["clv", "discrete", "--data", &d], dir.path()));
+    // Fader, Hardie & Shang (2010): α 1.204, β 0.750, γ 0.657, δ 2.783, LL −33,225.6.
+    for (name, v) in [
+        ("alpha", "1.20"),
+        ("beta", "0.749"),
+        ("gamma", "0.656"),
+        ("delta", "2.78"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_default();
+        assert!(line.contains(v), "{name}: {line}\n{out}");
+    }
+    assert!(out.contains("-33225.58"), "{out}");
+    let r = retention.display().to_string();
+    let out = ok(&adroit(
+        &[
+            "clv",
+            "retention",
+            "--data",
+            &r,
+            "--alive-col",
+            "highend_alive",
+            "--calibration-periods",
+            "7",
+        ],
+        dir.path(),
+    ));
+    // Fader & Hardie (2007), high-end cohort fitted on 7 years: α 0.668, β 3.806.
+    assert!(
+        out.contains("alpha 0.668") && out.contains("beta 3.806"),
+        "{out}"
+    );
+    let bad = adroit(
+        &["clv", "retention", "--data", &r, "--alive-col", "lowend"],
+        dir.path(),
+    );
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("no column `lowend`"),
+        "{:?}",
+        bad
+    );
+}
