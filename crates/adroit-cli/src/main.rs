@@ -42,6 +42,7 @@ enum Command {
     /// Segment rows with k-means; choose k by silhouette; centers in the data's units.
     Cluster(mining::ClusterArgs),
     /// Frequent itemsets and association rules (support, confidence, lift) from baskets.
+    #[command(alias = "basket")]
     Rules(mining::RulesArgs),
     /// Text intelligence: sentiment, aspects, keywords, entities, topics, trends (zh and en).
     Text(text::TextArgs),
