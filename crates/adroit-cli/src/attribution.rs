@@ -38,17 +38,14 @@ pub struct AttributionArgs {
     /// A media table (date, channel, spend) for attributed ROAS; replaces the config's.
     #[arg(long)]
     pub media: Option<PathBuf>,
-    /// Models to run, comma-separated.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "first,last,linear,time-decay,position,markov,shapley"
-    )]
+    /// Models to run, comma-separated (default: [attribution] models, else all of
+    /// first,last,linear,time-decay,position,markov,shapley).
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub models: Vec<ModelName>,
-    /// How many past channels a Markov state remembers (1 to 4).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
-    pub markov_order: u8,
+    /// How many past channels a Markov state remembers, 1 to 4 (default: [attribution]
+    /// markov_order, else 1).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub markov_order: Option<u8>,
     /// Touchpoints only: only touches at most this long before a journey's end count
     /// (30d, 12h, 90m, 45s, 2w). Default: every touch since the user's previous conversion.
     #[arg(long)]
@@ -501,7 +498,38 @@ struct ChannelRow {
     roas: BTreeMap<&'static str, f64>,
 }
 
-pub fn run(args: AttributionArgs) -> Result<ExitCode, String> {
+/// Fills the settings the flags leave open from the config's [attribution] section,
+/// then the defaults: every model, Markov order 1.
+fn with_config_settings(args: &mut AttributionArgs) -> Result<(), String> {
+    if let Some(path) = &args.config {
+        let raw = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let cfg = adroit_config::Config::from_toml_str(&raw, &path.display().to_string())
+            .map_err(|e| e.to_string())?;
+        let a = cfg.attribution;
+        if args.models.is_empty() {
+            args.models = a
+                .models
+                .iter()
+                .map(|m| {
+                    <ModelName as clap::ValueEnum>::from_str(m, true)
+                        .map_err(|e| format!("[attribution] models: {e}"))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        args.markov_order = args.markov_order.or(a.markov_order);
+        args.lookback = args.lookback.take().or(a.lookback);
+        args.half_life = args.half_life.take().or(a.half_life);
+    }
+    if args.models.is_empty() {
+        args.models = <ModelName as clap::ValueEnum>::value_variants().to_vec();
+    }
+    args.markov_order.get_or_insert(1);
+    Ok(())
+}
+
+pub fn run(mut args: AttributionArgs) -> Result<ExitCode, String> {
+    with_config_settings(&mut args)?;
     match compute(&args)? {
         Ok(report) => {
             let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
@@ -657,7 +685,7 @@ fn attribute(
                 let result = markov(
                     paths,
                     &MarkovOptions {
-                        order: args.markov_order as usize,
+                        order: args.markov_order.unwrap_or(1) as usize,
                         solver: Solver::Auto,
                     },
                 )
@@ -765,7 +793,7 @@ fn attribute(
         },
         settings: Settings {
             models: models.iter().map(|m| m.key()).collect(),
-            markov_order: args.markov_order as usize,
+            markov_order: args.markov_order.unwrap_or(1) as usize,
             lookback: args.lookback.clone(),
             lookback_seconds,
             half_life: match (&args.half_life, half_life) {

@@ -616,3 +616,71 @@ fn bad_input_is_named() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_config_section_sets_models_order_and_lookback_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_adroit"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&[
+            "simulate",
+            "--seed",
+            "3",
+            "--customers",
+            "300",
+            "--out",
+            "w"
+        ])
+        .status
+        .success()
+    );
+    let mut toml = std::fs::read_to_string(dir.path().join("w/adroit.toml")).unwrap();
+    toml.push_str(
+        "\n[attribution]\nmodels = [\"last\", \"markov\"]\nmarkov_order = 2\nlookback = \"30d\"\n",
+    );
+    std::fs::write(dir.path().join("w/adroit.toml"), toml).unwrap();
+    let settings = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["settings"].clone()
+    };
+    let s = settings(run(&[
+        "attribution",
+        "--config",
+        "w/adroit.toml",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(s["models"], serde_json::json!(["last", "markov"]));
+    assert_eq!(s["markov_order"], 2);
+    assert_eq!(s["lookback"], "30d");
+    let s = settings(run(&[
+        "attribution",
+        "--config",
+        "w/adroit.toml",
+        "--markov-order",
+        "3",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(s["markov_order"], 3, "the flag wins");
+    let mut toml = std::fs::read_to_string(dir.path().join("w/adroit.toml")).unwrap();
+    toml = toml.replace("\"markov\"]", "\"lda\"]");
+    std::fs::write(dir.path().join("w/adroit.toml"), toml).unwrap();
+    let bad = run(&["attribution", "--config", "w/adroit.toml"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown model \"lda\""),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -44,6 +44,51 @@ pub struct Config {
     /// How `adroit mmm fit --config` models the media and kpi tables.
     #[serde(default)]
     pub mmm: MmmSettings,
+    /// How `adroit attribution --config` credits the touchpoints table's journeys.
+    #[serde(default)]
+    pub attribution: AttributionSettings,
+}
+
+/// The `[attribution]` section; command-line flags override each setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttributionSettings {
+    /// Models to run (first, last, linear, time-decay, position, markov, shapley);
+    /// empty: all.
+    pub models: Vec<String>,
+    /// Markov order, 1 to 4 (default 1).
+    pub markov_order: Option<u8>,
+    /// Only touches at most this long before a journey's end count (`30d`, `12h`).
+    pub lookback: Option<String>,
+    /// Time-decay half-life (`7d`, or a number of touches).
+    pub half_life: Option<String>,
+}
+
+impl AttributionSettings {
+    /// Rules the TOML grammar cannot express.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(o) = self.markov_order
+            && !(1..=4).contains(&o)
+        {
+            return Err(format!("[attribution] markov_order = {o}: use 1 to 4"));
+        }
+        const MODELS: [&str; 7] = [
+            "first",
+            "last",
+            "linear",
+            "time-decay",
+            "position",
+            "markov",
+            "shapley",
+        ];
+        if let Some(m) = self.models.iter().find(|m| !MODELS.contains(&m.as_str())) {
+            return Err(format!(
+                "[attribution] models: unknown model {m:?}; use {}",
+                MODELS.join(", ")
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The `[mmm]` section: the marketing mix model of the config's media and kpi tables.
@@ -726,6 +771,7 @@ impl Config {
     /// Rules the TOML grammar cannot express.
     fn check(&self) -> Result<(), String> {
         self.mmm.check()?;
+        self.attribution.check()?;
         let files = [
             ("media", self.media.as_ref().map(|s| s.file())),
             ("kpi", self.kpi.as_ref().map(|s| s.file())),
