@@ -11,7 +11,7 @@ use adroit_attribution::{
 };
 use adroit_config::Config;
 use adroit_data::arrow::array::{Array, TimestampMicrosecondArray};
-use adroit_data::{Engine, Finding, LoadOptions, PanelBy, PanelError, PanelGrain, Severity};
+use adroit_data::{Engine, PanelBy, PanelError, PanelGrain};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -235,29 +235,10 @@ fn read_touchpoints(
                 .into(),
         );
     };
-    progress.stage(adroit_data::Stage::Loading {
-        table: "touchpoints",
-        index: 0,
-        total: 1,
-    });
     let spec = adroit_data::TableSpec::touchpoints(section);
-    let loaded = adroit_data::load_table(
-        engine,
-        &spec,
-        LoadOptions {
-            base,
-            validation: &config.validation,
-            cleaning: &config.cleaning,
-        },
-    );
-    let errors: Vec<&Finding> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .collect();
-    let table = match loaded.table {
-        Some(t) if errors.is_empty() => t,
-        _ => return Ok(Err(output::describe_errors("touchpoints", errors))),
+    let table = match output::load_contract_table(engine, config, base, &spec, progress) {
+        Ok(t) => t,
+        Err(msg) => return Ok(Err(msg)),
     };
     let file = table.file.clone();
     if !table.has("conversion") {

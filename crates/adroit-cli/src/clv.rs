@@ -8,8 +8,8 @@ use adroit_clv::{
     PurchaseModel, Rfm, RfmSummary, Spend, SummaryOptions, Transaction,
 };
 use adroit_config::Config;
+use adroit_data::Engine;
 use adroit_data::arrow::array::{Array, StringArray, TimestampMicrosecondArray};
-use adroit_data::{Engine, Finding, LoadOptions, Severity};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -445,31 +445,9 @@ fn load_log(input: &TransactionInput, progress: &Progress) -> Result<Log, String
                 .unwrap_or_default()
         ));
     };
-    progress.stage(adroit_data::Stage::Loading {
-        table: "transactions",
-        index: 0,
-        total: 1,
-    });
     let engine = Engine::new().map_err(|e| e.to_string())?;
     let spec = adroit_data::TableSpec::transactions(section);
-    let loaded = adroit_data::load_table(
-        &engine,
-        &spec,
-        LoadOptions {
-            base: &base,
-            validation: &config.validation,
-            cleaning: &config.cleaning,
-        },
-    );
-    let errors: Vec<&Finding> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .collect();
-    let table = match loaded.table {
-        Some(t) if errors.is_empty() => t,
-        _ => return Err(output::describe_errors("transactions", errors)),
-    };
+    let table = output::load_contract_table(&engine, &config, &base, &spec, progress)?;
     let file = table.file.clone();
     let col = |c: &str| table.source_column(c, None);
     let ids_array = table

@@ -6,7 +6,7 @@ use crate::frame::load_frame;
 use crate::output::{self, Progress, num};
 use adroit_data::arrow::array::{Array, StringArray};
 use adroit_data::arrow::datatypes::DataType;
-use adroit_data::{Engine, Finding, LoadOptions, Severity, TableSpec};
+use adroit_data::{Engine, TableSpec};
 use adroit_learn::cluster::{self, KMeans, KScore, Standardizer};
 use adroit_learn::data::{Frame, Values};
 use adroit_learn::rules::{self, Itemset, Rule};
@@ -637,28 +637,9 @@ fn transaction_baskets(
     };
     let spec = TableSpec::transactions(section);
     let engine = Engine::new().map_err(|e| e.to_string())?;
-    progress.stage(adroit_data::Stage::Loading {
-        table: "transactions",
-        index: 0,
-        total: 1,
-    });
-    let loaded = adroit_data::load_table(
-        &engine,
-        &spec,
-        LoadOptions {
-            base: &base,
-            validation: &config.validation,
-            cleaning: &config.cleaning,
-        },
-    );
-    let errors: Vec<&Finding> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .collect();
-    let table = match loaded.table {
-        Some(t) if errors.is_empty() => t,
-        _ => return Ok(Err(output::describe_errors("transactions", errors))),
+    let table = match output::load_contract_table(&engine, &config, &base, &spec, progress) {
+        Ok(t) => t,
+        Err(msg) => return Ok(Err(msg)),
     };
     let shown = table.file.clone();
     if !table.has("product") {

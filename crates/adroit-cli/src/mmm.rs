@@ -5,6 +5,7 @@
 
 use crate::frame::load_frame;
 use crate::output;
+use crate::text::parse_date;
 use adroit_data::Engine;
 use adroit_learn::data::{Frame, Values};
 use adroit_mmm::allocate::{self, Allocation, ChannelPlan, Objective};
@@ -716,14 +717,6 @@ fn progress_bar() -> indicatif::ProgressBar {
 fn parse_kind<T: for<'de> Deserialize<'de>>(name: &str, flag: &str) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::String(name.replace('-', "_")))
         .map_err(|_| format!("{flag} {name}: unknown; see `adroit mmm fit --help` for the names"))
-}
-
-fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
-    let s = s.trim();
-    let head: String = s.chars().take_while(|c| !matches!(c, ' ' | 'T')).collect();
-    chrono::NaiveDate::parse_from_str(&head, "%Y-%m-%d")
-        .or_else(|_| chrono::NaiveDate::parse_from_str(&head, "%Y/%m/%d"))
-        .ok()
 }
 
 fn column<'a>(frame: &'a Frame, name: &str, origin: &str) -> Result<&'a Values, String> {

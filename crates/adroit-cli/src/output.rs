@@ -238,6 +238,42 @@ pub fn describe_errors<'a>(
     msg
 }
 
+/// Loads one contract table of a config through the project loader, showing the stage
+/// on the spinner. `Err` holds the loader's error findings as one message (the data
+/// has errors: the callers exit 1 with it), so every door that reads a single table
+/// refuses bad data the same way.
+pub fn load_contract_table(
+    engine: &adroit_data::Engine,
+    config: &Config,
+    base: &Path,
+    spec: &adroit_data::TableSpec,
+    progress: &Progress,
+) -> Result<adroit_data::Table, String> {
+    progress.stage(Stage::Loading {
+        table: spec.table,
+        index: 0,
+        total: 1,
+    });
+    let loaded = adroit_data::load_table(
+        engine,
+        spec,
+        adroit_data::LoadOptions {
+            base,
+            validation: &config.validation,
+            cleaning: &config.cleaning,
+        },
+    );
+    let errors: Vec<&adroit_data::Finding> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.severity == adroit_data::Severity::Error)
+        .collect();
+    match loaded.table {
+        Some(t) if errors.is_empty() => Ok(t),
+        _ => Err(describe_errors(spec.table, errors)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

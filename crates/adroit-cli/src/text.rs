@@ -858,7 +858,7 @@ fn topics(args: TopicsArgs) -> Result<ExitCode, String> {
 }
 
 /// A date from `2024-03-05`, `2024-03-05 10:00:00`, `2024-03-05T10:00:00Z` or `2024/3/5`.
-fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+pub(crate) fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     let s = s.trim();
     let head: String = s.chars().take_while(|c| !matches!(c, ' ' | 'T')).collect();
     chrono::NaiveDate::parse_from_str(&head, "%Y-%m-%d")
