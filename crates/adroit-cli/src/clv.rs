@@ -97,41 +97,15 @@ struct RetentionArgs {
     calibration_periods: Option<usize>,
 }
 
-/// A numeric column of a small table, named on error.
-fn table_column(
-    frame: &adroit_learn::data::Frame,
-    name: &str,
-    origin: &str,
-) -> Result<Vec<f64>, String> {
-    let c = frame.column(name).ok_or_else(|| {
-        format!(
-            "{origin}: no column `{name}` (columns: {})",
-            frame.names().join(", ")
-        )
-    })?;
-    match &c.values {
-        adroit_learn::data::Values::Numeric(v) => {
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(format!(
-                    "{origin} row {}, column `{name}`: empty or not a number",
-                    frame.source_row(i)
-                ));
-            }
-            Ok(v.clone())
-        }
-        _ => Err(format!("{origin}, column `{name}`: expected numbers")),
-    }
-}
-
 fn run_discrete(args: DiscreteArgs) -> Result<ExitCode, String> {
     let origin = args.data.display().to_string();
     let engine = Engine::new().map_err(|e| e.to_string())?;
     let frame = crate::frame::load_frame(&engine, &args.data)?;
-    let x = table_column(&frame, "frequency", &origin)?;
-    let tx = table_column(&frame, "recency", &origin)?;
-    let n = table_column(&frame, "periods", &origin)?;
+    let x = crate::frame::complete_numeric(&frame, "frequency", &origin)?;
+    let tx = crate::frame::complete_numeric(&frame, "recency", &origin)?;
+    let n = crate::frame::complete_numeric(&frame, "periods", &origin)?;
     let w = match frame.column("weights") {
-        Some(_) => Some(table_column(&frame, "weights", &origin)?),
+        Some(_) => Some(crate::frame::complete_numeric(&frame, "weights", &origin)?),
         None => None,
     };
     let mut data = adroit_clv::Discrete::new(&x, &tx, &n).map_err(|e| format!("{origin}: {e}"))?;
@@ -190,7 +164,7 @@ fn run_retention(args: RetentionArgs) -> Result<ExitCode, String> {
     let origin = args.data.display().to_string();
     let engine = Engine::new().map_err(|e| e.to_string())?;
     let frame = crate::frame::load_frame(&engine, &args.data)?;
-    let alive = table_column(&frame, &args.alive_col, &origin)?;
+    let alive = crate::frame::complete_numeric(&frame, &args.alive_col, &origin)?;
     let used = args
         .calibration_periods
         .map_or(alive.len(), |n| (n + 1).min(alive.len()));

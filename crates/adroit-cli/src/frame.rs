@@ -90,3 +90,54 @@ pub fn load_frame(engine: &Engine, path: &Path) -> Result<Frame, String> {
     frame.source_rows = Some((0..table.num_rows()).map(|i| table.source_row(i)).collect());
     Ok(frame)
 }
+
+/// A column of a loaded frame by name; the error lists the columns there are.
+pub fn column<'a>(frame: &'a Frame, name: &str, origin: &str) -> Result<&'a Values, String> {
+    frame.column(name).map(|c| &c.values).ok_or_else(|| {
+        format!(
+            "{origin}: no column `{name}` (columns: {})",
+            frame.names().join(", ")
+        )
+    })
+}
+
+/// A column as text (numbers written out; empty cells `None`).
+pub fn strings(frame: &Frame, name: &str, origin: &str) -> Result<Vec<Option<String>>, String> {
+    Ok(match column(frame, name, origin)? {
+        Values::Categorical(v) => v.clone(),
+        Values::Numeric(v) => v
+            .iter()
+            .map(|x| x.is_finite().then(|| format!("{x}")))
+            .collect(),
+    })
+}
+
+/// A numeric column (empty cells NaN); a text column names its first non-number.
+pub fn numeric(frame: &Frame, name: &str, origin: &str) -> Result<Vec<f64>, String> {
+    match column(frame, name, origin)? {
+        Values::Numeric(v) => Ok(v.clone()),
+        Values::Categorical(v) => {
+            let i = v
+                .iter()
+                .position(|s| s.as_deref().is_some_and(|s| s.parse::<f64>().is_err()))
+                .unwrap_or(0);
+            Err(format!(
+                "{origin} row {}, column `{name}`: {:?} is not a number",
+                frame.source_row(i),
+                v[i].as_deref().unwrap_or("")
+            ))
+        }
+    }
+}
+
+/// A numeric column with a value in every row (the row of the first gap is named).
+pub fn complete_numeric(frame: &Frame, name: &str, origin: &str) -> Result<Vec<f64>, String> {
+    let v = numeric(frame, name, origin)?;
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(format!(
+            "{origin} row {}, column `{name}`: empty or not a number",
+            frame.source_row(i)
+        ));
+    }
+    Ok(v)
+}

@@ -3,7 +3,7 @@
 //! columns, and writes `result.json`, `decomposition.csv`, `curves.csv` and
 //! `allocation.json`; the model lives in `adroit-mmm`.
 
-use crate::frame::load_frame;
+use crate::frame::{column, load_frame, numeric, strings};
 use crate::output;
 use crate::text::parse_date;
 use adroit_data::Engine;
@@ -717,42 +717,6 @@ fn progress_bar() -> indicatif::ProgressBar {
 fn parse_kind<T: for<'de> Deserialize<'de>>(name: &str, flag: &str) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::String(name.replace('-', "_")))
         .map_err(|_| format!("{flag} {name}: unknown; see `adroit mmm fit --help` for the names"))
-}
-
-fn column<'a>(frame: &'a Frame, name: &str, origin: &str) -> Result<&'a Values, String> {
-    frame.column(name).map(|c| &c.values).ok_or_else(|| {
-        format!(
-            "{origin}: no column `{name}` (columns: {})",
-            frame.names().join(", ")
-        )
-    })
-}
-
-fn strings(frame: &Frame, name: &str, origin: &str) -> Result<Vec<Option<String>>, String> {
-    Ok(match column(frame, name, origin)? {
-        Values::Categorical(v) => v.clone(),
-        Values::Numeric(v) => v
-            .iter()
-            .map(|x| x.is_finite().then(|| format!("{x}")))
-            .collect(),
-    })
-}
-
-fn numeric(frame: &Frame, name: &str, origin: &str) -> Result<Vec<f64>, String> {
-    match column(frame, name, origin)? {
-        Values::Numeric(v) => Ok(v.clone()),
-        Values::Categorical(v) => {
-            let i = v
-                .iter()
-                .position(|s| s.as_deref().is_some_and(|s| s.parse::<f64>().is_err()))
-                .unwrap_or(0);
-            Err(format!(
-                "{origin} row {}, column `{name}`: {:?} is not a number",
-                frame.source_row(i),
-                v[i].as_deref().unwrap_or("")
-            ))
-        }
-    }
 }
 
 /// One 0/1 column per event: a numeric column as it is, a label column as one dummy

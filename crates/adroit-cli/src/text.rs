@@ -4,10 +4,11 @@
 //! picks the columns and writes JSON lines or CSV.
 
 use crate::frame::load_frame;
+use crate::frame::strings;
 use crate::output;
 use crate::text_backends::{self, BackendFlags};
 use adroit_data::Engine;
-use adroit_learn::data::{Frame, Values};
+use adroit_learn::data::Frame;
 use adroit_text::aspects::Taxonomy;
 use adroit_text::entities::Gazetteer;
 use adroit_text::sentiment::{self, Model, Scorer, TrainParams};
@@ -251,22 +252,6 @@ pub struct Texts {
     pub texts: Vec<String>,
     pub times: Option<Vec<Option<String>>>,
     pub frame: Frame,
-}
-
-fn strings(frame: &Frame, name: &str, origin: &str) -> Result<Vec<Option<String>>, String> {
-    let column = frame.column(name).ok_or_else(|| {
-        format!(
-            "{origin}: no column `{name}` (columns: {})",
-            frame.names().join(", ")
-        )
-    })?;
-    Ok(match &column.values {
-        Values::Categorical(v) => v.clone(),
-        Values::Numeric(v) => v
-            .iter()
-            .map(|x| x.is_finite().then(|| format!("{x}")))
-            .collect(),
-    })
 }
 
 /// The config a [`Source`] names (if any) and the folder its paths are relative to.
