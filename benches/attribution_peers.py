@@ -40,8 +40,8 @@ What it does:
    child process, best wall-clock of --repeat runs, with the child's peak RSS (wait4's
    ru_maxrss) and CPU seconds:
    - adroit, release binary, the whole command (read, parse, aggregate, solve, print JSON):
-     `--models markov`, and all seven models (first, last, linear, time-decay, position,
-     markov, shapley);
+     `--models markov`, and all eight models (first, last, linear, time-decay, position,
+     markov, shapley, data-driven);
    - ChannelAttribution in a python child: pandas.read_csv, then markov_model(order=1,
      var_value, var_null, defaults otherwise: nsim_start 1e5, conv_par 0.05, ncore 1) timed
      alone, and heuristic_models (first, last, linear) timed alone; once more (one run)
@@ -77,7 +77,7 @@ CHANNELS = "tv,search,social,display,video,email,ooh,radio"
 # Far apart: run k of a call seeds its generator with seed + k (k < nfold), so nearby
 # seeds share most streams.
 SEEDS = [0, 1000, 2000]
-ALL_MODELS = "first,last,linear,time-decay,position,markov,shapley"
+ALL_MODELS = "first,last,linear,time-decay,position,markov,shapley,data-driven"
 
 
 def import_ca():
@@ -345,10 +345,10 @@ def benchmark(adroit: Path, work: Path, customers: int, repeat: int, summary: di
     timings = {}
     plan = [
         ("adroit markov, aggregated paths", [str(adroit), "attribution", "--paths", str(agg), "--models", "markov", "--format", "json"]),
-        ("adroit 7 models, aggregated paths", [str(adroit), "attribution", "--paths", str(agg), "--models", ALL_MODELS, "--format", "json"]),
+        ("adroit 8 models, aggregated paths", [str(adroit), "attribution", "--paths", str(agg), "--models", ALL_MODELS, "--format", "json"]),
         ("adroit markov, one line per journey", [str(adroit), "attribution", "--paths", str(each), "--models", "markov", "--format", "json"]),
-        ("adroit 7 models, one line per journey", [str(adroit), "attribution", "--paths", str(each), "--models", ALL_MODELS, "--format", "json"]),
-        ("adroit 7 models, raw touchpoints + spend", [str(adroit), "attribution", "--config", str(world / "adroit.toml"), "--format", "json"]),
+        ("adroit 8 models, one line per journey", [str(adroit), "attribution", "--paths", str(each), "--models", ALL_MODELS, "--format", "json"]),
+        ("adroit 8 models, raw touchpoints + spend", [str(adroit), "attribution", "--config", str(world / "adroit.toml"), "--format", "json"]),
         ("ChannelAttribution markov_model, aggregated", [sys.executable, str(me), "--child", "markov", str(agg)]),
         ("ChannelAttribution heuristic_models, aggregated", [sys.executable, str(me), "--child", "heuristic", str(agg)]),
         ("ChannelAttribution markov_model, one line per journey", [sys.executable, str(me), "--child", "markov", str(each)]),

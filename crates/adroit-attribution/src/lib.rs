@@ -14,6 +14,9 @@
 //!   (linear algebra, not simulation) for removal effects, as ChannelAttribution defines them.
 //! - [`mod@shapley`]: [`shapley()`], Shapley values over observed channel coalitions, exact
 //!   (closed form or subset transforms) or sampled with a stated standard error.
+//! - [`mod@data_driven`]: [`data_driven()`], a fitted conversion model (noisy-OR over touch
+//!   counts with an organic baseline) whose exact Shapley values credit each conversion;
+//!   the one model that keeps organic conversions away from channels.
 //!
 //! - Reports: [`Paths::top_paths`] (most frequent and highest-converting paths) and
 //!   [`transition_matrix`] (a chain's observed transitions without solving it).
@@ -37,12 +40,14 @@
 //! assert!((chain.channel("C1").unwrap().removal_effect - 0.5).abs() < 1e-12);
 //! ```
 
+pub mod data_driven;
 pub mod markov;
 pub mod paths;
 pub mod rules;
 pub mod shapley;
 pub mod touches;
 
+pub use data_driven::{DataDrivenChannel, DataDrivenOptions, DataDrivenResult, data_driven};
 pub use markov::{MarkovOptions, MarkovResult, Solver, Transition, markov, transition_matrix};
 pub use paths::{ChannelId, ChannelIndex, Journey, PathError, PathSummary, Paths, TopPaths};
 pub use rules::RuleModel;
@@ -83,9 +88,21 @@ pub enum AttributionError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Credits {
     /// The model's lookup name (`first`, `last`, `linear`, `time_decay`, `position`,
-    /// `markov`, `shapley`).
+    /// `markov`, `shapley`, `data_driven`).
     pub model: String,
     pub channels: Vec<ChannelCredit>,
+    /// Conversions the model credits to no channel because they would have happened
+    /// without any touch (only [`data_driven()`] estimates this; the other models give
+    /// every attributable conversion to channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+/// The organic part of the conversions: credited to no channel.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub conversions: f64,
+    pub value: f64,
 }
 
 /// What one model credits to one channel.
@@ -109,6 +126,7 @@ impl Credits {
                     value: 0.0,
                 })
                 .collect(),
+            baseline: None,
         }
     }
 
@@ -117,8 +135,9 @@ impl Credits {
         self.channels.iter().find(|c| c.channel == channel)
     }
 
-    /// Credited conversions over all channels; equals the attributable conversions for
-    /// every model (none creates or loses credit).
+    /// Credited conversions over all channels; with the [`Credits::baseline`] (if any)
+    /// it equals the attributable conversions for every model (none creates or loses
+    /// credit).
     pub fn total_conversions(&self) -> f64 {
         self.channels.iter().map(|c| c.conversions).sum()
     }

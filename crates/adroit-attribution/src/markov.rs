@@ -155,6 +155,7 @@ impl MarkovResult {
                     value: c.value,
                 })
                 .collect(),
+            baseline: None,
         }
     }
 }

@@ -137,6 +137,7 @@ impl ShapleyResult {
                     value: c.value,
                 })
                 .collect(),
+            baseline: None,
         }
     }
 }

@@ -17,10 +17,15 @@
 //!
 //! **What is measured** (200,000 customers, ≈183,500 journeys and ≈6,200 conversions
 //! per seed; seeds 1, 2, 3 and 42 chosen before any run): every rule model is at
-//! 0.213–0.223, Markov (orders 1–4) at 0.318–0.333, Shapley with the conversions game
-//! at 0.261–0.270 and with the conversion-rate game at 0.225–0.268. **The bar,
-//! Markov and Shapley beating last-click, fails on every seed**; the test holding it is
-//! `#[ignore]`d with this explanation, not weakened. Why (see also the control test):
+//! 0.213–0.223, Markov (orders 1–4) at 0.318–0.333, Shapley over observed paths with the
+//! conversions game at 0.261–0.270 and with the conversion-rate game at 0.225–0.268, and
+//! the data-driven model (Shapley values of a fitted conversion model with an organic
+//! baseline) at **0.037–0.079**: the Shapley model that beats last-click on every seed,
+//! with incremental conversions within three standard errors of the truth
+//! (`data_driven_shapley_beats_last_click_and_finds_the_true_increments`). **Markov and
+//! the path Shapley games do not beat last-click on any seed**; the test holding that
+//! bar for them is `#[ignore]`d with this explanation, not weakened. Why (see also the
+//! control test):
 //!
 //! 1. *Touch order carries no information here* (random moments), so first, last,
 //!    linear, time decay and position all converge on the same thing: each channel's
@@ -41,10 +46,14 @@
 //!    0.318–0.324), but with it the organic rate enters every coalition's worth
 //!    (`v({c})` includes `p0`), is spread nearly evenly over the channels (display
 //!    gets 12 %), and the model lands at or above last-click's level.
+//!
+//! The data-driven model avoids all three: it counts touches, fits conversion rates
+//! from converting and null journeys alike, and gives the organic part to a baseline.
 
 use adroit_attribution::{
-    ChannelIndex, Credits, MarkovOptions, PathOptions, Paths, RuleModel, ShapleyGame,
-    ShapleyOptions, Touch, build_paths, markov, shapley, time_decay_by_time,
+    ChannelIndex, Credits, DataDrivenOptions, MarkovOptions, PathOptions, Paths, RuleModel,
+    ShapleyGame, ShapleyOptions, Touch, build_paths, data_driven, markov, shapley,
+    time_decay_by_time,
 };
 use adroit_sim::{World, WorldSpec, simulate};
 use rand::{Rng, SeedableRng};
@@ -143,6 +152,11 @@ fn all_models(touches: &[Touch], paths: &Paths) -> Vec<Credits> {
         credits.model = name.into();
         models.push(credits);
     }
+    models.push(
+        data_driven(paths, &DataDrivenOptions::default())
+            .unwrap()
+            .credits(),
+    );
     models
 }
 
@@ -220,8 +234,9 @@ fn score_world(seed: u64) -> Scores {
     );
     let mut errors = Vec::new();
     for credits in all_models(&touches, &paths) {
-        // Every model hands out exactly the attributable conversions.
-        let total = credits.total_conversions();
+        // Every model hands out exactly the attributable conversions (to channels, or
+        // to the baseline for the data-driven model).
+        let total = credits.total_conversions() + credits.baseline.map_or(0.0, |b| b.conversions);
         assert!(
             (total - conversions).abs() <= 1e-6 * conversions,
             "seed {seed}: {} credits {total} of {conversions} conversions",
@@ -377,5 +392,69 @@ fn the_comparison_detects_a_better_model_without_organic_conversions() {
             rate < last,
             "seed {seed}: shapley_rate {rate:.4} vs last {last:.4}"
         );
+    }
+}
+
+/// The data-driven model (a noisy-OR conversion model over touch counts with an organic
+/// baseline, credited by its exact Shapley values) is the Shapley model that meets the
+/// issue's bar here: it beats last-click on every seed, by more than half of
+/// last-click's error (measured 0.037–0.079 against 0.215–0.223), and its expected
+/// increments estimate the true incremental conversions themselves, not only shares.
+#[test]
+fn data_driven_shapley_beats_last_click_and_finds_the_true_increments() {
+    for seed in SEEDS {
+        let world = world(seed, CUSTOMERS);
+        let (touches, channels) = touches(&world);
+        let paths = build_paths(&touches, channels.clone(), &PathOptions::default()).unwrap();
+        let truth: Vec<f64> = channels
+            .iter()
+            .map(|c| {
+                world
+                    .truth
+                    .journeys
+                    .iter()
+                    .find(|t| &t.channel == c)
+                    .unwrap()
+                    .shapley_conversions
+            })
+            .collect();
+        let fit = data_driven(&paths, &DataDrivenOptions::default()).unwrap();
+        let last = error(
+            &shares(&RuleModel::Last.credit(&paths).unwrap(), &channels),
+            &normalise(&truth),
+        );
+        let dda = error(&shares(&fit.credits(), &channels), &normalise(&truth));
+        let organic = 1.0 - truth.iter().sum::<f64>() / paths.total_conversions();
+        let baseline = fit.baseline_conversions / paths.total_conversions();
+        println!(
+            "seed {seed}: data_driven {dda:.4} vs last {last:.4}; organic share {organic:.3}, baseline {baseline:.3}"
+        );
+        assert!(dda < 0.5 * last, "seed {seed}: {dda:.4} vs last {last:.4}");
+        // The organic share is estimated within 4 points (the delivery failure halves
+        // the organic chance for a while, which one constant baseline cannot follow).
+        assert!((baseline - organic).abs() < 0.04, "seed {seed}");
+        for (c, name) in channels.iter().enumerate() {
+            let channel = fit.channel(name).unwrap();
+            let got = channel.incremental_conversions;
+            // The increments scale with the fitted per-touch effect, so its relative
+            // standard error is theirs (to first order).
+            let relative_se =
+                channel.effect_standard_error.unwrap_or(f64::INFINITY) / channel.effect_per_touch;
+            println!(
+                "  {name:>8}: incremental {got:>8.1}, true {:>8.1} ({:+.1} %, standard error {:.1} %)",
+                truth[c],
+                100.0 * (got / truth[c] - 1.0),
+                100.0 * relative_se
+            );
+            // Within three standard errors, plus 2 % for the organic slump the model
+            // does not know about, for channels with at least a tenth of the true credit.
+            if truth[c] >= 0.1 * truth.iter().sum::<f64>() {
+                assert!(
+                    (got / truth[c] - 1.0).abs() < 3.0 * relative_se + 0.02,
+                    "seed {seed} {name}: {got:.1} vs {:.1}",
+                    truth[c]
+                );
+            }
+        }
     }
 }

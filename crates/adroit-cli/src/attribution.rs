@@ -5,9 +5,10 @@
 
 use crate::output::{self, Progress};
 use adroit_attribution::{
-    ChannelIndex, Credits, MarkovOptions, MarkovResult, PathOptions, Paths, RuleModel, ShapleyGame,
-    ShapleyOptions, ShapleyResult, Solver, TopPaths, Touch, Transition, build_paths, markov,
-    shapley, time_decay_by_time, transition_matrix,
+    ChannelIndex, Credits, DataDrivenOptions, DataDrivenResult, MarkovOptions, MarkovResult,
+    PathOptions, Paths, RuleModel, ShapleyGame, ShapleyOptions, ShapleyResult, Solver, TopPaths,
+    Touch, Transition, build_paths, data_driven, markov, shapley, time_decay_by_time,
+    transition_matrix,
 };
 use adroit_config::Config;
 use adroit_data::arrow::array::{Array, TimestampMicrosecondArray};
@@ -39,7 +40,11 @@ pub struct AttributionArgs {
     #[arg(long)]
     pub media: Option<PathBuf>,
     /// Models to run, comma-separated (default: [attribution] models, else all of
-    /// first,last,linear,time-decay,position,markov,shapley).
+    /// first,last,linear,time-decay,position,markov,shapley,data-driven). data-driven
+    /// fits a conversion model (an organic baseline and a noisy-OR effect per touch of
+    /// each channel) on converting and null journeys and credits each conversion by the
+    /// model's exact Shapley values; the conversions the baseline explains go to no
+    /// channel.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub models: Vec<ModelName>,
     /// How many past channels a Markov state remembers, 1 to 4 (default: [attribution]
@@ -84,6 +89,11 @@ pub struct AttributionArgs {
     /// What stdout shows: `table` for people, `json` (attribution.json) for programs.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    /// Set when the models are the default "all" rather than asked for: a model that
+    /// cannot run on these journeys (data-driven without nulls) is then left out with a
+    /// note instead of failing the run.
+    #[arg(skip)]
+    pub all_models: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +106,8 @@ pub enum ModelName {
     Position,
     Markov,
     Shapley,
+    #[value(name = "data-driven", alias = "data_driven")]
+    DataDriven,
 }
 
 impl ModelName {
@@ -109,12 +121,14 @@ impl ModelName {
             ModelName::Position => "position",
             ModelName::Markov => "markov",
             ModelName::Shapley => "shapley",
+            ModelName::DataDriven => "data_driven",
         }
     }
 
     fn header(self) -> &'static str {
         match self {
             ModelName::TimeDecay => "time decay",
+            ModelName::DataDriven => "data-driven",
             other => other.key(),
         }
     }
@@ -419,6 +433,8 @@ pub struct Report {
     models: Vec<Credits>,
     markov: Option<MarkovResult>,
     shapley: Option<ShapleyResult>,
+    /// The fitted conversion model of the data-driven attribution.
+    data_driven: Option<DataDrivenResult>,
     /// The order-1 transition matrix (also written as transitions.csv).
     transition_matrix: Vec<Transition>,
     top_paths: TopPaths,
@@ -504,6 +520,7 @@ fn with_config_settings(args: &mut AttributionArgs) -> Result<(), String> {
     }
     if args.models.is_empty() {
         args.models = <ModelName as clap::ValueEnum>::value_variants().to_vec();
+        args.all_models = true;
     }
     args.markov_order.get_or_insert(1);
     Ok(())
@@ -641,7 +658,8 @@ fn attribute(
     }
 
     let mut credits = Vec::new();
-    let (mut markov_result, mut shapley_result) = (None, None);
+    let (mut markov_result, mut shapley_result, mut data_driven_result) = (None, None, None);
+    let mut ran: Vec<ModelName> = Vec::new();
     for &model in models {
         progress.message(format!("{} attribution", model.header()));
         let rule = |rule: RuleModel| rule.credit(paths).map_err(|e| e.to_string());
@@ -699,9 +717,35 @@ fn attribute(
                 shapley_result = Some(result);
                 c
             }
+            ModelName::DataDriven => match data_driven(paths, &DataDrivenOptions::default()) {
+                Ok(result) => {
+                    notes.push(format!(
+                        "data-driven: the fitted organic baseline ({:.3} % of journeys convert without any touch) explains {} of the {} conversions; they are credited to no channel",
+                        100.0 * result.baseline_rate,
+                        output::num(Some(result.baseline_conversions), 1),
+                        output::num(Some(result.conversions), 0)
+                    ));
+                    if result.baseline_conversions > 0.5 * result.conversions {
+                        notes.push(
+                            "data-driven: journeys with more touches convert at nearly the rate of those with fewer, so the model finds that touches add little; the other models assume every conversion was caused by its path"
+                                .into(),
+                        );
+                    }
+                    let c = result.credits();
+                    data_driven_result = Some(result);
+                    c
+                }
+                Err(e) if args.all_models => {
+                    notes.push(format!("data-driven attribution left out: {e}"));
+                    continue;
+                }
+                Err(e) => return Err(e.to_string()),
+            },
         };
+        ran.push(model);
         credits.push(c);
     }
+    let models = &ran[..];
     progress.message("transition matrix and top paths");
     let transitions = match &markov_result {
         Some(m) if m.order == 1 => m.transitions.clone(),
@@ -797,6 +841,7 @@ fn attribute(
         models: credits,
         markov: markov_result,
         shapley: shapley_result,
+        data_driven: data_driven_result,
         transition_matrix: transitions,
         top_paths,
         spend,
@@ -862,11 +907,44 @@ fn model_names(report: &Report) -> Vec<&'static str> {
 }
 
 fn header_of(key: &str) -> &str {
-    if key == "time_decay" {
-        "time decay"
-    } else {
-        key
+    match key {
+        "time_decay" => "time decay",
+        "data_driven" => "data-driven",
+        other => other,
     }
+}
+
+/// The table row of the conversions no channel caused (data-driven only), padded to
+/// the table's columns.
+fn baseline_row(
+    report: &Report,
+    models: &[&'static str],
+    field: fn(&adroit_attribution::Baseline) -> f64,
+    decimals: usize,
+) -> Option<Vec<String>> {
+    let baselines: Vec<Option<f64>> = models
+        .iter()
+        .map(|m| {
+            report
+                .models
+                .iter()
+                .zip(&report.settings.models)
+                .find(|(_, key)| *key == m)
+                .and_then(|(c, _)| c.baseline.as_ref().map(field))
+        })
+        .collect();
+    if baselines.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut cells = vec!["(organic: no channel)".to_string()];
+    cells.extend(baselines.into_iter().map(|b| match b {
+        Some(v) => output::num(Some(v), decimals),
+        None => String::new(),
+    }));
+    if report.markov.is_some() && decimals == 1 {
+        cells.extend([String::new(), String::new()]);
+    }
+    Some(cells)
 }
 
 pub fn render_table(report: &Report) -> String {
@@ -929,6 +1007,9 @@ pub fn render_table(report: &Report) -> String {
         }
         t.add_row(cells);
     }
+    if let Some(row) = baseline_row(report, &models, |b| b.conversions, 1) {
+        t.add_row(row);
+    }
     s.push_str(&format!("\nConversions credited\n{t}\n"));
 
     let mut t = output::table();
@@ -943,6 +1024,9 @@ pub fn render_table(report: &Report) -> String {
                 .map(|m| output::num(row.value.get(m).copied(), 2)),
         );
         t.add_row(cells);
+    }
+    if let Some(row) = baseline_row(report, &models, |b| b.value, 2) {
+        t.add_row(row);
     }
     s.push_str(&format!("\nConversion value credited\n{t}\n"));
 
@@ -1006,6 +1090,21 @@ fn attribution_csv(report: &Report) -> Result<String, String> {
                 cell(row.spend),
                 cell(row.spend.filter(|s| *s > 0.0).map(|s| credit.value / s)),
                 cell(removal),
+            ])
+            .map_err(e)?;
+        }
+        // The conversions the data-driven model leaves to no channel, so that each
+        // model's rows add up to every attributable conversion.
+        if let Some(b) = &model.baseline {
+            w.write_record([
+                "(baseline)".to_string(),
+                model.model.clone(),
+                b.conversions.to_string(),
+                String::new(),
+                b.value.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
             ])
             .map_err(e)?;
         }

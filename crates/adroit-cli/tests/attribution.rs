@@ -189,9 +189,10 @@ fn the_channelattribution_example_adds_up_and_writes_four_files() {
     // 74,802.97 in PROVENANCE.md, rounded.
     let value = f(&input["value"]);
     close(value, 74_802.97, 0.005, "value");
-    // Every model hands out exactly the conversions and the value.
+    // Every model hands out exactly the conversions and the value (to channels, and
+    // for data-driven also to the organic baseline).
     let models = report["models"].as_array().unwrap();
-    assert_eq!(models.len(), 7);
+    assert_eq!(models.len(), 8);
     for model in models {
         let sum = |field: &str| -> f64 {
             model["channels"]
@@ -199,7 +200,8 @@ fn the_channelattribution_example_adds_up_and_writes_four_files() {
                 .unwrap()
                 .iter()
                 .map(|c| f(&c[field]))
-                .sum()
+                .sum::<f64>()
+                + model["baseline"].get(field).map_or(0.0, f)
         };
         close(
             sum("conversions"),
@@ -234,7 +236,9 @@ fn the_channelattribution_example_adds_up_and_writes_four_files() {
         lines.next().unwrap(),
         "channel,model,conversions,conversion_share,value,spend,roas,removal_effect"
     );
-    assert_eq!(lines.clone().count(), 12 * 7);
+    // 12 channels × 8 models, and the data-driven model's organic baseline.
+    assert_eq!(lines.clone().count(), 12 * 8 + 1);
+    assert!(csv.contains("\n(baseline),data_driven,"));
     let markov_rows: Vec<&str> = lines.filter(|l| l.contains(",markov,")).collect();
     assert_eq!(markov_rows.len(), 12);
     assert!(
@@ -459,7 +463,20 @@ fn the_simulated_world_is_attributed_with_its_spend() {
             name,
         );
     }
-    assert!(report["notes"].as_array().unwrap().is_empty(), "{report}");
+    // The only note is the data-driven model's organic baseline.
+    let notes = report["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{report}");
+    assert!(
+        notes[0]
+            .as_str()
+            .unwrap()
+            .starts_with("data-driven: the fitted organic baseline"),
+        "{report}"
+    );
+    assert_eq!(
+        report["data_driven"]["channels"].as_array().unwrap().len(),
+        4
+    );
 }
 
 #[test]

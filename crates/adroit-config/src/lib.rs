@@ -53,8 +53,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct AttributionSettings {
-    /// Models to run (first, last, linear, time-decay, position, markov, shapley);
-    /// empty: all.
+    /// Models to run (first, last, linear, time-decay, position, markov, shapley,
+    /// data-driven); empty: all.
     pub models: Vec<String>,
     /// Markov order, 1 to 4 (default 1).
     pub markov_order: Option<u8>,
@@ -72,7 +72,7 @@ impl AttributionSettings {
         {
             return Err(format!("[attribution] markov_order = {o}: use 1 to 4"));
         }
-        const MODELS: [&str; 7] = [
+        const MODELS: [&str; 8] = [
             "first",
             "last",
             "linear",
@@ -80,6 +80,7 @@ impl AttributionSettings {
             "position",
             "markov",
             "shapley",
+            "data-driven",
         ];
         if let Some(m) = self.models.iter().find(|m| !MODELS.contains(&m.as_str())) {
             return Err(format!(
