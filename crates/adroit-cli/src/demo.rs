@@ -1,11 +1,9 @@
-//! `adroit demo`: simulates a marketing world with known truth into a folder and runs
-//! the analyses adroit has on it (check, metrics, the marketing mix model and the
-//! budget allocator), comparing what the ad platforms report and what the model
-//! estimates with what the world's truth says.
+//! `adroit demo`: simulates a marketing world with known truth into a folder, runs every
+//! analysis on it (`adroit run`: check, text, metrics, attribution, the marketing mix
+//! model, the budget allocation, customers, uplift) with its report, and compares what
+//! the ad platforms report and what the model estimates with what the world's truth says.
 
-use crate::output::{self, Progress};
-use adroit_config::Config;
-use adroit_data::{Engine, PanelBy, PanelGrain};
+use crate::output;
 use adroit_sim::WorldSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,9 +33,6 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, String> {
     };
     let world = adroit_sim::simulate(&spec);
     crate::simulate::write_world(&world, &dir, crate::simulate::TableFormat::Csv)?;
-    let config_text =
-        std::fs::read_to_string(dir.join("adroit.toml")).map_err(|e| e.to_string())?;
-    let config = Config::from_toml_str(&config_text, "adroit.toml").map_err(|e| e.to_string())?;
     println!(
         "adroit demo: a simulated shop, {} weeks from {} with channels {} (seed {})",
         spec.weeks,
@@ -45,138 +40,112 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, String> {
         spec.channels.join(", "),
         spec.seed
     );
-    println!("world, truth and results in {}\n", dir.display());
+    println!("world and truth in {}\n", dir.display());
 
-    // 1. Data quality. "Today" is the day after the world ends, so reruns agree.
-    let engine = Engine::new().map_err(|e| e.to_string())?;
-    let progress = Progress::new();
+    // Every analysis the world's config enables, into one run folder with its report.
+    // "Today" is the day after the world ends, so reruns agree.
     let today = world.kpi.last().map_or(spec.start, |k| k.date) + chrono::Days::new(1);
-    let loaded = adroit_data::check(&engine, &config, &dir, today, &|s| progress.stage(s));
-    progress.finish();
-    output::write_atomic(
-        &dir.join("check.json"),
-        crate::check::render_json(&loaded.report)?.as_bytes(),
-    )?;
-    println!(
-        "== 1. adroit check: {} tables, {} errors, {} warnings (details in check.json) ==\n",
-        loaded.report.tables.len(),
-        loaded.report.errors(),
-        loaded.report.warnings()
-    );
-
-    // 2. Channel metrics, against the truth.
-    let progress = Progress::new();
-    let result = crate::metrics::compute(
-        &config,
-        &dir,
-        PanelBy::Channel,
-        PanelGrain::Month,
-        &progress,
-    )?;
-    progress.finish();
-    let result = match result {
-        Ok(r) => r,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return Ok(ExitCode::from(1));
-        }
+    let run_dir = dir.join("run");
+    println!("== adroit run --config adroit.toml --out run ==");
+    let code = crate::run::run(crate::run::RunArgs {
+        config: dir.join("adroit.toml"),
+        out: run_dir.clone(),
+        only: Vec::new(),
+        skip: Vec::new(),
+        force: false,
+        today: Some(today.to_string()),
+        plan_periods: 12,
+        lang: "en".into(),
+    })?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    let read = |rel: &str| -> Result<serde_json::Value, String> {
+        let path = run_dir.join(rel);
+        let raw = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_slice(&raw).map_err(|e| format!("{}: {e}", path.display()))
     };
-    output::write_atomic(
-        &dir.join("metrics.json"),
-        crate::metrics::render_json(&result)?.as_bytes(),
-    )?;
-    output::write_atomic(
-        &dir.join("metrics.csv"),
-        crate::metrics::render_csv(&result)?.as_bytes(),
-    )?;
+    let f = |v: &serde_json::Value| v.as_f64();
+
+    // What the platforms report, what the model estimates, and the truth.
+    let metrics = read("metrics/metrics.json")?;
+    let result = read("mmm/result.json")?;
+    let empty = Vec::new();
+    let totals = metrics["totals"].as_array().unwrap_or(&empty);
     let mut t = output::table();
     t.set_header([
         "channel",
-        "spend",
-        "CTR",
-        "CPC",
+        "share of spend",
         "platform ROAS",
+        "MMM ROAS",
+        "90% interval",
         "true ROAS",
         "true marginal ROAS",
     ]);
-    for m in &result.totals {
-        let truth = world.truth.derived.iter().find(|d| d.channel == m.group);
+    for c in result["channels"].as_array().unwrap_or(&empty) {
+        let name = c["name"].as_str().unwrap_or_default();
+        let truth = world.truth.derived.iter().find(|d| d.channel == name);
+        let platform = totals.iter().find(|m| m["group"] == name);
         t.add_row([
-            m.group.clone(),
-            output::num(m.spend, 0),
-            output::rate(m.ctr),
-            output::num(m.cpc, 2),
-            output::num(m.roas, 2),
+            name.to_string(),
+            output::rate(f(&c["spend_share"])),
+            output::num(platform.and_then(|m| f(&m["roas"])), 2),
+            output::num(f(&c["roas"]["value"]), 2),
+            format!(
+                "{} – {}",
+                output::num(f(&c["roas"]["lower"]), 2),
+                output::num(f(&c["roas"]["upper"]), 2)
+            ),
             output::num(truth.map(|d| d.roas), 2),
             output::num(truth.map(|d| d.marginal_roas), 2),
         ]);
     }
     println!(
-        "== 2. adroit metrics: what the platforms report, and what the world's truth says ==\n{t}"
+        "\n== What each channel returned: platforms, the marketing mix model ({} candidate models, calibrated with {} lift tests), the truth ==\n{t}",
+        result["search"]["evaluations"],
+        result["spec"]["calibration"].as_array().map_or(0, Vec::len)
     );
     println!(
-        "Platform ROAS counts attributed clicks; the true ROAS is the revenue each channel caused\n(truth.json).\n"
+        "Platform ROAS counts attributed clicks; the model sees only weekly spend, revenue, price,\npromotions, holidays and the lift tests; the true ROAS is the revenue each channel caused\n(truth.json)."
     );
 
-    // 3. The marketing mix model of the weekly table, calibrated with the world's lift tests.
-    let (fitted, seconds) = crate::mmm::fit_to_dir(crate::mmm::FitArgs::for_config(
-        dir.join("adroit.toml"),
-        dir.join("mmm"),
-    ))?;
+    // Where the next 12 weeks' budget should go.
+    let allocation = read("mmm/allocation.json")?;
     let mut t = output::table();
-    t.set_header([
-        "channel",
-        "share of spend",
-        "MMM ROAS",
-        "90% interval",
-        "true ROAS",
-        "platform ROAS",
-    ]);
-    for c in &fitted.result.channels {
-        let truth = world.truth.derived.iter().find(|d| d.channel == c.name);
-        let platform = result.totals.iter().find(|m| m.group == c.name);
+    t.set_header(["channel", "current spend", "optimal spend", "change", "why"]);
+    for c in allocation["channels"].as_array().unwrap_or(&empty) {
+        let (current, optimal) = (f(&c["current_spend"]), f(&c["optimal_spend"]));
         t.add_row([
-            c.name.clone(),
-            output::rate(Some(c.spend_share)),
-            output::num(Some(c.roas.value), 2),
-            format!(
-                "{} – {}",
-                output::num(Some(c.roas.lower), 2),
-                output::num(Some(c.roas.upper), 2)
+            c["name"].as_str().unwrap_or_default().to_string(),
+            output::num(current, 0),
+            output::num(optimal, 0),
+            output::pct(
+                current
+                    .zip(optimal)
+                    .filter(|(c, _)| *c > 0.0)
+                    .map(|(c, o)| o / c - 1.0),
             ),
-            output::num(truth.map(|d| d.roas), 2),
-            output::num(platform.and_then(|m| m.roas), 2),
+            c["reason"].as_str().unwrap_or_default().to_string(),
         ]);
     }
-    println!(
-        "== 3. adroit mmm fit: {} candidate models in {seconds:.1} s, calibrated with {} lift tests ==\n{t}",
-        fitted.result.search.evaluations,
-        fitted.result.spec.calibration.len()
+    let (now, best) = (
+        f(&allocation["current_response"]),
+        f(&allocation["total_response"]),
     );
     println!(
-        "The model sees only weekly spend, revenue, price, promotions, holidays and the lift tests.\n"
+        "\n== The same budget over the next 12 weeks: response {} → {} ({}) ==\n{t}",
+        output::num(now, 0),
+        output::num(best, 0),
+        output::pct(
+            now.zip(best)
+                .filter(|(n, _)| *n > 0.0)
+                .map(|(n, b)| b / n - 1.0)
+        ),
     );
-
-    // 4. Where the next 12 weeks' budget should go.
-    println!("== 4. adroit mmm allocate: the same budget over the next 12 weeks ==");
-    crate::mmm::allocate_cmd(crate::mmm::AllocateArgs {
-        model: dir.join("mmm"),
-        budget: None,
-        periods: 12,
-        bounds: Vec::new(),
-        objective: "max-response".into(),
-        out: None,
-    })?;
-    println!();
     println!(
-        "Files in {}: {}, check.json, metrics.json, metrics.csv, mmm/ (result.json, decomposition.csv, curves.csv, allocation.json)",
-        dir.display(),
-        world
-            .files()
-            .iter()
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(", ")
+        "\nOpen {} for the whole picture (data quality, decomposition, response curves,\nattribution, customers, uplift, text). Serve it with `adroit serve --run {}`.",
+        run_dir.join("report.html").display(),
+        run_dir.display()
     );
     Ok(ExitCode::SUCCESS)
 }

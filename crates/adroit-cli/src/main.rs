@@ -12,6 +12,8 @@ mod mining;
 mod mmm;
 mod model;
 mod output;
+mod report;
+mod run;
 mod simulate;
 mod text;
 mod text_backends;
@@ -58,10 +60,15 @@ enum Command {
     Clv(clv::ClvArgs),
     /// Uplift modelling: who responds because of a campaign (T/S/X-learners, class transformation), Qini and AUUC, a targeting list.
     Uplift(uplift::UpliftArgs),
-    /// Run check and metrics on the bundled demo data.
+    /// Every analysis the config enables, in order, into one run folder with run.json, a
+    /// cache per stage and report.html.
+    Run(run::RunArgs),
+    /// Simulate a shop with known truth, run every analysis on it and write the report.
     Demo(demo::DemoArgs),
     /// Write a simulated marketing world with known truth (tables, adroit.toml, truth.json).
     Simulate(simulate::SimulateArgs),
+    /// Write one self-contained HTML report (inline SVG charts, en or zh) of a run folder.
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,8 +86,10 @@ fn main() -> ExitCode {
         Command::Customers(args) => clv::run_customers(args),
         Command::Clv(args) => clv::run_clv(args),
         Command::Uplift(args) => uplift::run(args),
+        Command::Run(args) => run::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

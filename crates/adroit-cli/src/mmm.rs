@@ -136,42 +136,6 @@ pub struct FitArgs {
     pub out: PathBuf,
 }
 
-impl FitArgs {
-    /// A fit of a config with its [mmm] settings and nothing overridden.
-    pub fn for_config(config: PathBuf, out: PathBuf) -> FitArgs {
-        FitArgs {
-            config: Some(config),
-            grain: None,
-            data: None,
-            date: None,
-            kpi: None,
-            channels: Vec::new(),
-            controls: Vec::new(),
-            events: Vec::new(),
-            holidays: None,
-            country: None,
-            adstock: None,
-            saturation: None,
-            l_max: None,
-            spec: None,
-            fourier: None,
-            no_trend: false,
-            window: None,
-            text_trends: None,
-            text_controls: Vec::new(),
-            experiments: None,
-            holdout: None,
-            conversions: false,
-            trials: None,
-            iterations: None,
-            seed: None,
-            bootstrap: None,
-            select: None,
-            out,
-        }
-    }
-}
-
 /// The settings of a fit: the config's [mmm] section (paths made relative to the
 /// config's folder) with the flags given on top.
 fn settings(

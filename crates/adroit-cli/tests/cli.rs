@@ -811,7 +811,7 @@ fn the_shipped_example_config_finds_its_one_planted_outlier() {
 }
 
 #[test]
-fn demo_simulates_a_world_and_compares_metrics_with_truth() {
+fn demo_simulates_a_world_runs_everything_and_compares_with_truth() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("demo");
     let out = adroit(&["demo", "--out", s(&out_dir)], dir.path());
@@ -819,17 +819,23 @@ fn demo_simulates_a_world_and_compares_metrics_with_truth() {
     assert!(stdout(&out).contains("true ROAS"), "{}", show(&out));
     assert!(stdout(&out).contains("MMM ROAS"), "{}", show(&out));
     for f in [
-        "mmm/result.json",
-        "mmm/decomposition.csv",
-        "mmm/allocation.json",
         "adroit.toml",
         "media.csv",
         "kpi.csv",
         "experiments.csv",
         "truth.json",
-        "check.json",
-        "metrics.json",
-        "metrics.csv",
+        "run/run.json",
+        "run/report.html",
+        "run/mmm/result.json",
+        "run/mmm/decomposition.csv",
+        "run/mmm/allocation.json",
+        "run/check/check.json",
+        "run/metrics/metrics.json",
+        "run/metrics/metrics.csv",
+        "run/attribution/attribution.json",
+        "run/text/trends.csv",
+        "run/clv/clv_model.json",
+        "run/uplift/uplift.json",
     ] {
         let p = out_dir.join(f);
         assert!(
@@ -837,16 +843,19 @@ fn demo_simulates_a_world_and_compares_metrics_with_truth() {
             "{f} missing or empty"
         );
     }
-    let check: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("check.json")).unwrap())
-            .unwrap();
+    let check: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("run/check/check.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(check["errors"], 0, "{check:#}");
     // 156 weeks from 2023-01-02: 36 months × 4 channels.
-    let csv = Csv::parse(&std::fs::read_to_string(out_dir.join("metrics.csv")).unwrap());
+    let csv =
+        Csv::parse(&std::fs::read_to_string(out_dir.join("run/metrics/metrics.csv")).unwrap());
     assert_eq!(csv.rows.len(), 36 * 4);
-    let metrics: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("metrics.json")).unwrap())
-            .unwrap();
+    let metrics: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("run/metrics/metrics.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(metrics["grain"], "month");
 }
 
