@@ -5,6 +5,7 @@ mod attribution;
 mod check;
 mod clv;
 mod demo;
+mod federated;
 mod frame;
 mod llm;
 mod metrics;
@@ -60,6 +61,8 @@ enum Command {
     Clv(clv::ClvArgs),
     /// Uplift modelling: who responds because of a campaign (T/S/X-learners, class transformation), Qini and AUUC, a targeting list.
     Uplift(uplift::UpliftArgs),
+    /// Federated fits across data owners who share statistics, not rows (linear, ridge, logistic).
+    Federated(federated::FederatedArgs),
     /// Every analysis the config enables, in order, into one run folder with run.json, a
     /// cache per stage and report.html.
     Run(run::RunArgs),
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Customers(args) => clv::run_customers(args),
         Command::Clv(args) => clv::run_clv(args),
         Command::Uplift(args) => uplift::run(args),
+        Command::Federated(args) => federated::run(args),
         Command::Run(args) => run::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),

@@ -8,13 +8,15 @@
 //! - [`linear`] (ridge, lasso, elastic net, logistic), [`ols`] (with its statistics
 //!   table), [`tree`] (histogram trees and TreeSHAP), [`ensemble`] (tree, forest, GBDT);
 //! - [`metrics`], [`fairness`], [`cluster`] (k-means), [`rules`] (FP-growth);
-//! - [`uplift`]: T/S-learners and class transformation, Qini and AUUC, targeting.
+//! - [`uplift`]: T/S-learners and class transformation, Qini and AUUC, targeting;
+//! - [`federated`]: linear, ridge and logistic fits pooled from sites' statistics.
 
 pub mod cluster;
 pub mod data;
 pub mod encode;
 pub mod ensemble;
 pub mod fairness;
+pub mod federated;
 pub mod linear;
 pub mod metrics;
 pub mod model;
