@@ -3,9 +3,10 @@
 //! the columns to `adroit_clv`; print the results and write them atomically.
 
 use crate::output::{self, Progress};
+use adroit_clv::file::{MODEL_FILE, MODEL_FORMAT, ModelFile, PurchaseFit};
 use adroit_clv::{
     BgNbd, ClvError, ClvOptions, Fitted, GammaGamma, ModifiedBgNbd, Parameters, ParetoNbd, Period,
-    PurchaseModel, Rfm, RfmSummary, Spend, SummaryOptions, Transaction,
+    Rfm, RfmSummary, Spend, SummaryOptions, Transaction,
 };
 use adroit_config::Config;
 use adroit_data::Engine;
@@ -324,6 +325,24 @@ impl Unit {
         match self {
             Unit::Days => "days",
             Unit::Weeks => "weeks",
+        }
+    }
+}
+
+impl From<Unit> for adroit_clv::file::Unit {
+    fn from(u: Unit) -> Self {
+        match u {
+            Unit::Days => adroit_clv::file::Unit::Days,
+            Unit::Weeks => adroit_clv::file::Unit::Weeks,
+        }
+    }
+}
+
+impl From<adroit_clv::file::Unit> for Unit {
+    fn from(u: adroit_clv::file::Unit) -> Self {
+        match u {
+            adroit_clv::file::Unit::Days => Unit::Days,
+            adroit_clv::file::Unit::Weeks => Unit::Weeks,
         }
     }
 }
@@ -996,14 +1015,6 @@ fn frequency_table(frequency: &[f64]) -> comfy_table::Table {
 // ---------------------------------------------------------------- models
 
 /// A fitted purchase model, tagged by name in clv_model.json.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "model", content = "fit", rename_all = "kebab-case")]
-enum PurchaseFit {
-    Bgnbd(Fitted<BgNbd>),
-    Pareto(Fitted<ParetoNbd>),
-    ModifiedBgnbd(Fitted<ModifiedBgNbd>),
-}
-
 /// What a fit reports, whatever the model.
 struct FitReport {
     names: Vec<&'static str>,
@@ -1027,57 +1038,21 @@ fn report<M: Parameters>(f: &Fitted<M>) -> FitReport {
     }
 }
 
-impl PurchaseFit {
-    fn fit(kind: ModelKind, data: &Rfm) -> Result<PurchaseFit, ClvError> {
-        Ok(match kind {
-            ModelKind::Bgnbd => PurchaseFit::Bgnbd(BgNbd::fit(data)?),
-            ModelKind::Pareto => PurchaseFit::Pareto(ParetoNbd::fit(data)?),
-            ModelKind::ModifiedBgnbd => PurchaseFit::ModifiedBgnbd(ModifiedBgNbd::fit(data)?),
-        })
-    }
-
-    fn model(&self) -> &dyn PurchaseModel {
-        match self {
-            PurchaseFit::Bgnbd(f) => &f.model,
-            PurchaseFit::Pareto(f) => &f.model,
-            PurchaseFit::ModifiedBgnbd(f) => &f.model,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            PurchaseFit::Bgnbd(_) => "BG/NBD",
-            PurchaseFit::Pareto(_) => "Pareto/NBD",
-            PurchaseFit::ModifiedBgnbd(_) => "modified BG/NBD",
-        }
-    }
-
-    fn report(&self) -> FitReport {
-        match self {
-            PurchaseFit::Bgnbd(f) => report(f),
-            PurchaseFit::Pareto(f) => report(f),
-            PurchaseFit::ModifiedBgnbd(f) => report(f),
-        }
-    }
+fn fit_purchase(kind: ModelKind, data: &Rfm) -> Result<PurchaseFit, ClvError> {
+    Ok(match kind {
+        ModelKind::Bgnbd => PurchaseFit::Bgnbd(BgNbd::fit(data)?),
+        ModelKind::Pareto => PurchaseFit::Pareto(ParetoNbd::fit(data)?),
+        ModelKind::ModifiedBgnbd => PurchaseFit::ModifiedBgnbd(ModifiedBgNbd::fit(data)?),
+    })
 }
 
-/// The file `adroit clv fit` writes and `adroit clv predict` reads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ModelFile {
-    /// Always "adroit-clv-model".
-    format: String,
-    purchase: PurchaseFit,
-    /// Gamma-Gamma spend per purchase; absent when no customer has a repeat purchase with
-    /// a positive value (e.g. a summary without monetary_value).
-    spend: Option<Fitted<GammaGamma>>,
-    unit: Unit,
-    calibration_end: Option<NaiveDate>,
-    source: String,
-    customers: usize,
+fn purchase_report(fit: &PurchaseFit) -> FitReport {
+    match fit {
+        PurchaseFit::Bgnbd(f) => report(f),
+        PurchaseFit::Pareto(f) => report(f),
+        PurchaseFit::ModifiedBgnbd(f) => report(f),
+    }
 }
-
-const MODEL_FILE: &str = "clv_model.json";
-const MODEL_FORMAT: &str = "adroit-clv-model";
 
 fn print_fit(out: &mut String, name: &str, r: &FitReport, unit: Unit) {
     outln!(
@@ -1150,7 +1125,7 @@ fn run_fit(args: FitArgs) -> Result<ExitCode, String> {
     let fitted = (|| {
         let customers = load_customers(&args.input, unit, &progress)?;
         progress.message(format!("fitting {:?}", args.model).to_lowercase());
-        let purchase = PurchaseFit::fit(args.model, &customers.rfm()?)
+        let purchase = fit_purchase(args.model, &customers.rfm()?)
             .map_err(|e| format!("{}: {e}", customers.source))?;
         progress.message("fitting gamma-gamma");
         let spend = fit_spend(&customers.summary)?;
@@ -1168,7 +1143,7 @@ fn run_fit(args: FitArgs) -> Result<ExitCode, String> {
             .map(|d| format!(", calibration end {}", date_of(d)))
             .unwrap_or_default()
     );
-    print_fit(&mut out, purchase.name(), &purchase.report(), unit);
+    print_fit(&mut out, purchase.name(), &purchase_report(&purchase), unit);
     match &spend {
         Some(s) => print_fit(&mut out, "Gamma-Gamma", &report(s), unit),
         None => eprintln!(
@@ -1179,7 +1154,7 @@ fn run_fit(args: FitArgs) -> Result<ExitCode, String> {
         format: MODEL_FORMAT.into(),
         purchase,
         spend,
-        unit,
+        unit: unit.into(),
         calibration_end: customers
             .calibration_end
             .and_then(|d| EPOCH.checked_add_signed(chrono::Duration::days(d as i64))),
@@ -1206,51 +1181,24 @@ fn read_model(dir: &Path) -> Result<ModelFile, String> {
             path.display()
         )
     })?;
-    let file: ModelFile = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a clv model file: {e}", path.display()))?;
-    if file.format != MODEL_FORMAT {
-        return Err(format!(
-            "{}: format is `{}`, expected `{MODEL_FORMAT}`",
-            path.display(),
-            file.format
-        ));
-    }
-    Ok(file)
+    ModelFile::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// `12m`, `1y`, `52w`, `90d` as discounting steps and their length in the model's unit.
 fn parse_horizon(text: &str, unit: Unit) -> Result<(usize, f64), String> {
-    let t = text.trim();
-    let bad = || {
-        format!("--horizon `{text}`: write a whole number and a unit: 12m (months), 1y, 52w or 90d")
-    };
-    let suffix = t.chars().last().ok_or_else(bad)?;
-    let n: usize = t[..t.len() - suffix.len_utf8()]
-        .trim()
-        .parse()
-        .map_err(|_| bad())?;
-    if n == 0 {
-        return Err(bad());
-    }
-    // lifetimes' factors: a month is 4.345 weeks or 30 days.
-    let month = match unit {
-        Unit::Weeks => 4.345,
-        Unit::Days => 30.0,
-    };
-    let day = 1.0 / unit.days();
-    Ok(match suffix.to_ascii_lowercase() {
-        'm' => (n, month),
-        'y' => (n * 12, month),
-        'w' => (n, 7.0 * day),
-        'd' => (n, day),
-        _ => return Err(bad()),
-    })
+    adroit_clv::file::Unit::from(unit)
+        .horizon(text)
+        .ok_or_else(|| {
+            format!(
+                "--horizon `{text}`: write a whole number and a unit: 12m (months), 1y, 52w or 90d"
+            )
+        })
 }
 
 fn run_predict(args: PredictArgs) -> Result<ExitCode, String> {
     let mut out = String::new();
     let model = read_model(&args.model_dir)?;
-    let unit = model.unit;
+    let unit = Unit::from(model.unit);
     if let Some(u) = args.input.transactions.unit
         && u != unit
     {
@@ -1278,7 +1226,6 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, String> {
         }
     };
     progress.message("predicting");
-    let purchase = model.purchase.model();
     let rfm = customers.rfm();
     let rfm = match rfm {
         Ok(r) => r,
@@ -1288,33 +1235,20 @@ fn run_predict(args: PredictArgs) -> Result<ExitCode, String> {
         }
     };
     let s = &customers.summary;
-    let (alive, purchases, spend, value, clv) = match &model.spend {
-        Some(gg) => {
-            let p = adroit_clv::predict(purchase, &gg.model, &rfm, &s.monetary, &options)
-                .map_err(|e| e.to_string());
-            let p = match p {
-                Ok(p) => p,
-                Err(e) => {
-                    progress.finish();
-                    return Err(e);
-                }
-            };
-            (
-                p.probability_alive,
-                p.expected_purchases,
-                Some(p.expected_spend),
-                Some(p.expected_value),
-                Some(p.clv),
-            )
+    let scores = match model.score(&rfm, &s.monetary, &options) {
+        Ok(p) => p,
+        Err(e) => {
+            progress.finish();
+            return Err(e.to_string());
         }
-        None => (
-            purchase.probability_alive_all(&rfm),
-            purchase.expected_purchases_all(options.horizon(), &rfm),
-            None,
-            None,
-            None,
-        ),
     };
+    let (alive, purchases, spend, value, clv) = (
+        scores.probability_alive,
+        scores.expected_purchases,
+        scores.expected_spend,
+        scores.expected_value,
+        scores.clv,
+    );
     progress.finish();
     let n = s.len();
     let cell = |v: &Option<Vec<f64>>, i: usize| v.as_ref().map(|v| v[i].to_string());
@@ -1477,7 +1411,7 @@ fn run_validate(args: ValidateArgs) -> Result<ExitCode, String> {
         progress.message("summarising customers");
         let customers = summarize_log(log, &args.input, unit, Some(holdout_end), calibration_end)?;
         progress.message("fitting on the calibration period");
-        let purchase = PurchaseFit::fit(args.model, &customers.rfm()?)
+        let purchase = fit_purchase(args.model, &customers.rfm()?)
             .map_err(|e| format!("{}: {e}", customers.source))?;
         let holdout = customers
             .summary
@@ -1507,7 +1441,7 @@ fn run_validate(args: ValidateArgs) -> Result<ExitCode, String> {
         table.duration,
         unit.name()
     );
-    print_fit(&mut out, purchase.name(), &purchase.report(), unit);
+    print_fit(&mut out, purchase.name(), &purchase_report(&purchase), unit);
     let mut t = output::table();
     t.set_header([
         "calibration purchases",

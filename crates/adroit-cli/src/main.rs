@@ -5,6 +5,7 @@ mod attribution;
 mod check;
 mod clv;
 mod demo;
+mod fairness;
 mod federated;
 mod frame;
 mod llm;
@@ -15,6 +16,7 @@ mod model;
 mod output;
 mod report;
 mod run;
+mod serve;
 mod simulate;
 mod text;
 mod text_backends;
@@ -61,6 +63,8 @@ enum Command {
     Clv(clv::ClvArgs),
     /// Uplift modelling: who responds because of a campaign (T/S/X-learners, class transformation), Qini and AUUC, a targeting list.
     Uplift(uplift::UpliftArgs),
+    /// Bias audit of a selection (targeting list, model decisions) across sensitive groups.
+    Fairness(fairness::FairnessArgs),
     /// Federated fits across data owners who share statistics, not rows (linear, ridge, logistic).
     Federated(federated::FederatedArgs),
     /// Every analysis the config enables, in order, into one run folder with run.json, a
@@ -72,6 +76,10 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Write one self-contained HTML report (inline SVG charts, en or zh) of a run folder.
     Report(report::ReportArgs),
+    /// Serve a run folder over HTTP for real-time scoring (what-if, budget, CLV, text, models).
+    Serve(serve::ServeArgs),
+    /// Bearer tokens of `adroit serve`: create (printed once), revoke, list.
+    Token(serve::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,11 +97,14 @@ fn main() -> ExitCode {
         Command::Customers(args) => clv::run_customers(args),
         Command::Clv(args) => clv::run_clv(args),
         Command::Uplift(args) => uplift::run(args),
+        Command::Fairness(args) => fairness::run(args),
         Command::Federated(args) => federated::run(args),
         Command::Run(args) => run::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Report(args) => report::run(args),
+        Command::Serve(args) => serve::run_serve(args),
+        Command::Token(args) => serve::run_token(args),
     };
     match result {
         Ok(code) => code,

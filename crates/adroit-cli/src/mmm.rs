@@ -8,9 +8,8 @@ use crate::output;
 use crate::text::parse_date;
 use adroit_data::Engine;
 use adroit_learn::data::{Frame, Values};
-use adroit_mmm::allocate::{self, Allocation, ChannelPlan, Objective};
-use adroit_mmm::fit::{FitSettings, MmmResult, Select};
-use adroit_mmm::plan::PlanCurve;
+use adroit_mmm::allocate::Allocation;
+use adroit_mmm::fit::{FitSettings, Select};
 use adroit_mmm::{AdstockKind, ChannelSpec, MmmData, ModelSpec, SaturationKind};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
@@ -243,23 +242,9 @@ pub fn run(args: MmmArgs) -> Result<ExitCode, String> {
     }
 }
 
-/// `result.json`: the model's result with the table it came from and the dates.
-#[derive(Serialize, Deserialize)]
-pub struct ResultFile {
-    format: String,
-    data: String,
-    kpi: String,
-    dates: Vec<String>,
-    /// Spend per channel and period (the allocator's "current" plan comes from it).
-    spend: BTreeMap<String, Vec<f64>>,
-    /// Fitted KPI minus media effects per period of the modelling window: what the KPI
-    /// would be without media.
-    baseline: Vec<f64>,
-    #[serde(flatten)]
-    pub result: MmmResult,
-}
-
-const FORMAT: &str = "adroit-mmm-result v1";
+/// `result.json` lives in `adroit_mmm::file`, where the server reads it too.
+pub use adroit_mmm::file::ResultFile;
+use adroit_mmm::file::{FORMAT, Target, TargetParseError};
 
 /// The modelling table, whichever door it came through: one row per period in date
 /// order, before the window is applied.
@@ -1011,23 +996,7 @@ fn read_model(dir: &Path) -> Result<ResultFile, String> {
             dir.display()
         )
     })?;
-    let file: ResultFile =
-        serde_json::from_slice(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
-    if file.format != FORMAT {
-        return Err(format!(
-            "{}: format {:?}, expected {FORMAT:?}",
-            path.display(),
-            file.format
-        ));
-    }
-    Ok(file)
-}
-
-fn recent_spend(file: &ResultFile, channel: &str, periods: usize) -> f64 {
-    let s = &file.spend[channel];
-    let take = periods.min(s.len()).max(1);
-    let mean = s[s.len() - take..].iter().sum::<f64>() / take as f64;
-    mean * periods as f64
+    ResultFile::from_json(&raw).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 pub fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
@@ -1035,12 +1004,6 @@ pub fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
         return Err("--periods must be at least 1".into());
     }
     let file = read_model(&args.model)?;
-    let curves: Vec<PlanCurve> = file
-        .result
-        .channels
-        .iter()
-        .map(|c| PlanCurve::new(c.fit, &file.spend[&c.name], args.periods))
-        .collect();
     let mut bounds: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for b in &args.bounds {
         let (name, range) = b
@@ -1061,41 +1024,18 @@ pub fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
         }
         bounds.insert(name.trim().to_string(), (lo, hi));
     }
-    let plan: Vec<ChannelPlan> = file
-        .result
-        .channels
-        .iter()
-        .zip(&curves)
-        .map(|(c, curve)| {
-            let current = recent_spend(&file, &c.name, args.periods);
-            let (lo, hi) = bounds.get(&c.name).copied().unwrap_or((0.5, 1.5));
-            ChannelPlan::with_multipliers(&c.name, curve, current, lo, hi)
-        })
-        .collect();
-    let current_total: f64 = plan.iter().map(|p| p.current).sum();
-    let objective = match args.objective.as_str() {
-        "max-response" => Objective::MaxResponse {
-            budget: args.budget.unwrap_or(current_total),
-        },
-        other => match other.split_once('=') {
-            Some(("target-roas", v)) => Objective::TargetRoas {
-                roas: v
-                    .parse()
-                    .map_err(|_| format!("--objective {other}: {v:?} is not a number"))?,
-            },
-            Some(("target-cpa", v)) => Objective::TargetCpa {
-                cpa: v
-                    .parse()
-                    .map_err(|_| format!("--objective {other}: {v:?} is not a number"))?,
-            },
-            _ => {
-                return Err(format!(
-                    "--objective {other}: use max-response, target-roas=R or target-cpa=C"
-                ));
-            }
-        },
-    };
-    let result: Allocation = allocate::allocate(&plan, objective).map_err(|e| e.to_string())?;
+    let target = Target::parse(&args.objective).map_err(|e| match e {
+        TargetParseError::NotANumber(v) => {
+            format!("--objective {}: {v:?} is not a number", args.objective)
+        }
+        TargetParseError::Unknown => format!(
+            "--objective {}: use max-response, target-roas=R or target-cpa=C",
+            args.objective
+        ),
+    })?;
+    let result: Allocation = file
+        .allocate(args.periods, args.budget, &bounds, target)
+        .map_err(|e| e.to_string())?;
     let out = args
         .out
         .unwrap_or_else(|| args.model.join("allocation.json"));
@@ -1181,13 +1121,11 @@ fn whatif(args: WhatifArgs) -> Result<ExitCode, String> {
         }
         plan.insert(name.trim().to_string(), v);
     }
-    let n = args.periods as f64;
-    let take = args.periods.min(file.baseline.len()).max(1);
-    let baseline = file.baseline[file.baseline.len() - take..]
-        .iter()
-        .sum::<f64>()
-        / take as f64
-        * n;
+    let w = file
+        .whatif(&plan, args.periods)
+        .map_err(|e| e.to_string())?;
+    let take = w.baseline_periods;
+    let (baseline, media, spend_total) = (w.baseline, w.media, w.spend);
     let mut t = output::table();
     t.set_header([
         "channel",
@@ -1196,26 +1134,16 @@ fn whatif(args: WhatifArgs) -> Result<ExitCode, String> {
         "effect",
         "ROAS",
     ]);
-    let mut media = 0.0;
-    let mut spend_total = 0.0;
     let mut rows = Vec::new();
-    for c in &file.result.channels {
-        let per = plan
-            .get(&c.name)
-            .copied()
-            .unwrap_or_else(|| recent_spend(&file, &c.name, args.periods) / n);
-        // Inside the plan's periods, with the history's carry-over: the KPI they show.
-        let effect =
-            PlanCurve::new(c.fit, &file.spend[&c.name], args.periods).effect_in_plan(per * n);
-        media += effect;
-        spend_total += per * n;
-        rows.push(serde_json::json!({"channel": c.name, "spend_per_period": per, "spend": per * n, "effect": effect}));
+    for c in &w.channels {
+        let (per, effect) = (c.spend_per_period, c.effect);
+        rows.push(serde_json::json!({"channel": c.channel, "spend_per_period": per, "spend": c.spend, "effect": effect}));
         t.add_row([
-            c.name.clone(),
+            c.channel.clone(),
             output::num(Some(per), 0),
-            output::num(Some(per * n), 0),
+            output::num(Some(c.spend), 0),
             output::num(Some(effect), 0),
-            output::num((per > 0.0).then(|| effect / (per * n)), 2),
+            output::num(c.roas, 2),
         ]);
     }
     if args.json {

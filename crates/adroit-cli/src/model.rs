@@ -161,6 +161,9 @@ pub struct FairnessArgs {
     /// Fail (exit 1) when the parity or equal-opportunity gap exceeds this.
     #[arg(long)]
     pub max_gap: Option<f64>,
+    /// Fail (exit 1) when the disparate-impact ratio falls below this (0.8: four-fifths).
+    #[arg(long)]
+    pub min_disparate_impact: Option<f64>,
     #[arg(long, value_enum)]
     pub unseen: Option<UnseenArg>,
     /// fairness.json to write.
@@ -738,15 +741,19 @@ fn fairness_report(args: FairnessArgs) -> Result<ExitCode, String> {
     if let Some(out) = &args.out {
         write_json(out, &report)?;
     }
-    if let Some(max) = args.max_gap {
-        let worst = report
-            .demographic_parity_difference
-            .max(report.equal_opportunity_difference.unwrap_or(0.0));
-        if worst > max {
-            println!("FAIL: a gap of {worst:.4} exceeds --max-gap {max}");
+    let limits = fairness::Limits {
+        max_gap: args.max_gap,
+        min_disparate_impact: args.min_disparate_impact,
+    };
+    if limits.max_gap.is_some() || limits.min_disparate_impact.is_some() {
+        let failures = report.failures(&limits);
+        if !failures.is_empty() {
+            for f in &failures {
+                println!("FAIL: {f}");
+            }
             return Ok(ExitCode::from(1));
         }
-        println!("pass: every gap is within --max-gap {max}");
+        println!("pass: every gap and ratio is within the limits");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -68,6 +68,7 @@ pub enum StageName {
     Allocation,
     Customers,
     Uplift,
+    Fairness,
 }
 
 impl StageName {
@@ -81,6 +82,7 @@ impl StageName {
             StageName::Allocation => "allocation",
             StageName::Customers => "customers",
             StageName::Uplift => "uplift",
+            StageName::Fairness => "fairness",
         }
     }
 }
@@ -544,6 +546,42 @@ fn plan(
             outputs: s(&["uplift/uplift.json", "uplift/targeting.csv"]),
             ok_codes: vec![0],
         });
+        // The bias audit of the targeting list across the sensitive columns.
+        let f = &config.fairness;
+        if !f.sensitive.is_empty() {
+            let mut audit = s(&[
+                "fairness",
+                "--data",
+                &at("uplift/targeting.csv"),
+                "--selected",
+                "contact",
+                "--group",
+                &f.sensitive.join(","),
+                "--groups-from",
+                &base.join(&c.path).display().to_string(),
+                "--on",
+                &c.customer_id,
+                "--out",
+                &at("fairness/fairness.json"),
+            ]);
+            if let Some(g) = f.max_gap {
+                audit.extend(s(&["--max-gap", &g.to_string()]));
+            }
+            if let Some(r) = f.min_disparate_impact {
+                audit.extend(s(&["--min-disparate-impact", &r.to_string()]));
+            }
+            stages.push(Stage {
+                name: StageName::Fairness,
+                needs: vec![StageName::Uplift],
+                commands: vec![audit],
+                settings: json(serde_json::to_value(f)),
+                files: vec![],
+                tables: vec!["campaign_responses"],
+                outputs: s(&["fairness/fairness.json"]),
+                // 1: the audit ran and found a limit broken (recorded in the file).
+                ok_codes: vec![0, 1],
+            });
+        }
     }
     stages
 }

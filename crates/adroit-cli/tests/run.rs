@@ -105,7 +105,8 @@ fn runs_every_stage_then_reruns_only_what_a_change_touches() {
             "mmm",
             "allocation",
             "customers",
-            "uplift"
+            "uplift",
+            "fairness"
         ]
     );
     assert!(first.iter().all(|(_, s)| s == "ran"), "{first:?}");

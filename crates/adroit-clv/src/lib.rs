@@ -19,6 +19,7 @@
 //!   them a lot), predictions spread back per customer.
 //! - [`cohorts`]: the retention matrix by acquisition month and channel, the
 //!   repurchase rate.
+//! - [`file`]: `clv_model.json` and per-customer scoring from it (CLI and server).
 //! - [`segments`]: RFM scores by quintile and named segments (champions, at risk, …).
 //! - [`validate`]: calibration/holdout comparison of predicted and actual purchases per
 //!   calibration-frequency bucket (the paper's 0, 1, …, 7+ figure).
@@ -48,6 +49,7 @@ pub mod bgnbd;
 pub mod clv;
 pub mod cohorts;
 pub mod data;
+pub mod file;
 pub mod gamma_gamma;
 pub mod optim;
 mod par;

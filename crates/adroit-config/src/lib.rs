@@ -47,6 +47,76 @@ pub struct Config {
     /// How `adroit attribution --config` credits the touchpoints table's journeys.
     #[serde(default)]
     pub attribution: AttributionSettings,
+    /// How `adroit privacy` protects the tables (identifiers, quasi-identifiers, k, l).
+    #[serde(default)]
+    pub privacy: PrivacySettings,
+    /// The bias audit of targeting (`adroit run`'s fairness stage, `adroit fairness`).
+    #[serde(default)]
+    pub fairness: FairnessSettings,
+}
+
+/// The `[fairness]` section: which columns are sensitive and the limits an audit is
+/// held to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FairnessSettings {
+    /// Sensitive columns of `campaign_responses` (gender, age band, region…); empty: no
+    /// audit.
+    pub sensitive: Vec<String>,
+    /// Largest allowed demographic-parity or equal-opportunity difference.
+    pub max_gap: Option<f64>,
+    /// Smallest allowed disparate-impact ratio (0.8 is the four-fifths rule).
+    pub min_disparate_impact: Option<f64>,
+}
+
+impl FairnessSettings {
+    /// Rules the TOML grammar cannot express.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("max_gap", self.max_gap),
+            ("min_disparate_impact", self.min_disparate_impact),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && (0.0..=1.0).contains(&v))
+            {
+                return Err(format!("[fairness] {name} = {v}: use a number from 0 to 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `[privacy]` section; command-line flags override each setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacySettings {
+    /// Columns `adroit privacy protect` pseudonymises besides the contract's id columns
+    /// and what the scan finds.
+    pub identifiers: Vec<String>,
+    /// Quasi-identifiers for `adroit privacy kanon` (age, zip, gender…).
+    pub quasi_identifiers: Vec<String>,
+    /// The sensitive column for l-diversity.
+    pub sensitive: Option<String>,
+    /// Smallest class size (default 5).
+    pub k: Option<usize>,
+    /// Distinct sensitive values per class (default 2 when a sensitive column is set).
+    pub l: Option<usize>,
+    /// Environment variable holding the pseudonym key (default ADROIT_PSEUDONYM_KEY).
+    /// The key itself never goes in the config.
+    pub key_env: Option<String>,
+}
+
+impl PrivacySettings {
+    /// Rules the TOML grammar cannot express.
+    pub fn check(&self) -> Result<(), String> {
+        if self.k == Some(0) {
+            return Err("[privacy] k = 0: use 2 or more".into());
+        }
+        if self.l == Some(0) {
+            return Err("[privacy] l = 0: use 1 or more".into());
+        }
+        Ok(())
+    }
 }
 
 /// The `[attribution]` section; command-line flags override each setting.
@@ -773,6 +843,8 @@ impl Config {
     fn check(&self) -> Result<(), String> {
         self.mmm.check()?;
         self.attribution.check()?;
+        self.privacy.check()?;
+        self.fairness.check()?;
         let files = [
             ("media", self.media.as_ref().map(|s| s.file())),
             ("kpi", self.kpi.as_ref().map(|s| s.file())),
@@ -1070,5 +1142,32 @@ channels = ["tv", "ooh"]
             .unwrap();
         assert_eq!(c.configured_tables(), vec!["media", "kpi"]);
         assert_eq!(c.kpi.unwrap().controls, vec!["price", "promotion"]);
+    }
+
+    #[test]
+    fn privacy_section() {
+        let c = Config::from_toml_str(
+            "[privacy]\nquasi_identifiers = ['age', 'zip']\nsensitive = 'segment'\nk = 3\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.privacy.quasi_identifiers, vec!["age", "zip"]);
+        assert_eq!(c.privacy.k, Some(3));
+        let err = Config::from_toml_str("[privacy]\nquasi = ['age']\n", "x").unwrap_err();
+        assert!(err.to_string().contains("quasi_identifiers"), "{err}");
+        assert!(Config::from_toml_str("[privacy]\nk = 0\n", "x").is_err());
+    }
+
+    #[test]
+    fn fairness_section() {
+        let c = Config::from_toml_str(
+            "[fairness]\nsensitive = ['region']\nmin_disparate_impact = 0.8\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.fairness.sensitive, vec!["region"]);
+        assert_eq!(c.fairness.min_disparate_impact, Some(0.8));
+        let err = Config::from_toml_str("[fairness]\nmax_gap = 3\n", "x").unwrap_err();
+        assert!(err.to_string().contains("[fairness] max_gap = 3"), "{err}");
     }
 }

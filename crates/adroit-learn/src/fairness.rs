@@ -35,16 +35,31 @@ pub struct FairnessReport {
 
 /// Audits predictions (`predicted` true = selected) against the truth by `group`.
 pub fn audit(truth: &[bool], predicted: &[bool], group: &[String]) -> FairnessReport {
+    audit_selection(Some(truth), predicted, group)
+}
+
+/// Audits a selection (a targeting list, a propensity model's decisions) by `group`;
+/// without the truth only selection rates, the parity gap and the disparate-impact
+/// ratio are defined (TPR and FPR stay `None`).
+pub fn audit_selection(
+    truth: Option<&[bool]>,
+    selected: &[bool],
+    group: &[String],
+) -> FairnessReport {
     let mut by: BTreeMap<&str, [usize; 4]> = BTreeMap::new(); // tp, fp, tn, fn
-    for ((t, p), g) in truth.iter().zip(predicted).zip(group) {
+    for (i, (p, g)) in selected.iter().zip(group).enumerate() {
         let e = by.entry(g.as_str()).or_default();
-        match (*t, *p) {
+        // Without the truth every row counts as a negative: only the selection rate
+        // (tp + fp) / rows is read below.
+        let t = truth.is_some_and(|t| t[i]);
+        match (t, *p) {
             (true, true) => e[0] += 1,
             (false, true) => e[1] += 1,
             (false, false) => e[2] += 1,
             (true, false) => e[3] += 1,
         }
     }
+    let known = truth.is_some();
     let groups: Vec<GroupRates> = by
         .into_iter()
         .map(|(g, [tp, fp, tn, fneg])| {
@@ -53,8 +68,8 @@ pub fn audit(truth: &[bool], predicted: &[bool], group: &[String]) -> FairnessRe
                 group: g.to_string(),
                 rows,
                 positive_rate: (tp + fp) as f64 / rows as f64,
-                tpr: (tp + fneg > 0).then(|| tp as f64 / (tp + fneg) as f64),
-                fpr: (fp + tn > 0).then(|| fp as f64 / (fp + tn) as f64),
+                tpr: (known && tp + fneg > 0).then(|| tp as f64 / (tp + fneg) as f64),
+                fpr: (known && fp + tn > 0).then(|| fp as f64 / (fp + tn) as f64),
             }
         })
         .collect();
@@ -71,6 +86,47 @@ pub fn audit(truth: &[bool], predicted: &[bool], group: &[String]) -> FairnessRe
         fpr_difference: spread(groups.iter().filter_map(|g| g.fpr).collect()).map(|(a, b)| b - a),
         disparate_impact_ratio: rates.and_then(|(a, b)| (b > 0.0).then(|| a / b)),
         groups,
+    }
+}
+
+/// The limits an audit is held to (from `[fairness]` in the config or flags).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Limits {
+    /// Largest allowed demographic-parity or equal-opportunity difference.
+    pub max_gap: Option<f64>,
+    /// Smallest allowed disparate-impact ratio (0.8: the four-fifths rule).
+    pub min_disparate_impact: Option<f64>,
+}
+
+impl FairnessReport {
+    /// Every limit the audit breaks, in words; empty when it passes.
+    pub fn failures(&self, limits: &Limits) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(max) = limits.max_gap {
+            if self.demographic_parity_difference > max {
+                out.push(format!(
+                    "demographic parity difference {:.4} exceeds {max}",
+                    self.demographic_parity_difference
+                ));
+            }
+            if let Some(gap) = self.equal_opportunity_difference.filter(|g| *g > max) {
+                out.push(format!(
+                    "equal opportunity difference {gap:.4} exceeds {max}"
+                ));
+            }
+        }
+        if let Some(min) = limits.min_disparate_impact {
+            match self.disparate_impact_ratio {
+                Some(r) if r < min => {
+                    out.push(format!("disparate impact ratio {r:.4} is below {min}"))
+                }
+                None => {
+                    out.push("no group is selected: the disparate impact ratio is undefined".into())
+                }
+                _ => {}
+            }
+        }
+        out
     }
 }
 
@@ -101,5 +157,30 @@ mod tests {
         assert_eq!(r.equal_opportunity_difference, Some(0.5));
         assert_eq!(r.fpr_difference, Some(0.5));
         assert_eq!(r.disparate_impact_ratio, Some(0.0));
+        let limits = Limits {
+            max_gap: Some(0.2),
+            min_disparate_impact: Some(0.8),
+        };
+        assert_eq!(r.failures(&limits).len(), 3, "{:?}", r.failures(&limits));
+        assert!(r.failures(&Limits::default()).is_empty());
+    }
+
+    #[test]
+    fn a_selection_without_truth_has_rates_and_impact_only() {
+        // Group a: 3 of 4 selected; group b: 1 of 2.
+        let selected = [true, true, true, false, true, false];
+        let group: Vec<String> = "aaaabb".chars().map(String::from).collect();
+        let r = audit_selection(None, &selected, &group);
+        assert_eq!(r.groups[0].positive_rate, 0.75);
+        assert_eq!(r.groups[1].positive_rate, 0.5);
+        assert!(r.groups.iter().all(|g| g.tpr.is_none() && g.fpr.is_none()));
+        assert_eq!(r.equal_opportunity_difference, None);
+        assert_eq!(r.demographic_parity_difference, 0.25);
+        assert!((r.disparate_impact_ratio.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        let fails = r.failures(&Limits {
+            max_gap: Some(0.3),
+            min_disparate_impact: Some(0.8),
+        });
+        assert_eq!(fails, ["disparate impact ratio 0.6667 is below 0.8"]);
     }
 }

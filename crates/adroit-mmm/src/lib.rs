@@ -10,8 +10,10 @@
 //! - [`fit`]: trials pooled into a Pareto front, the chosen model and why, holdout error,
 //!   bootstrap intervals, diagnostics: the [`fit::MmmResult`] contract.
 //! - [`allocate`]: the budget allocator over the fitted response curves.
+//! - [`file`]: `result.json` and the questions every door asks of it (allocate, what-if).
 
 pub mod allocate;
+pub mod file;
 pub mod fit;
 pub mod model;
 pub mod plan;

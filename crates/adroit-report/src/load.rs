@@ -49,6 +49,7 @@ pub const KNOWN_FILES: &[&str] = &[
     "clv/clv_model.json",
     "clv/predictions.csv",
     "uplift/uplift.json",
+    "fairness/fairness.json",
 ];
 
 /// Everything the report shows, read from one run folder.
@@ -68,6 +69,7 @@ pub struct RunData {
     pub clv_model: Option<serde_json::Value>,
     pub predictions: Option<Vec<Prediction>>,
     pub uplift: Option<Uplift>,
+    pub fairness: Option<Fairness>,
 }
 
 /// A field's value, or its default when it is `null` (as well as when it is absent).
@@ -468,6 +470,51 @@ pub struct Prediction {
     pub clv: Option<f64>,
 }
 
+// ---------------------------------------------------------------- fairness
+
+/// `fairness/fairness.json` ("adroit-fairness v1"): the bias audit of the targeting.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Fairness {
+    pub pass: Option<bool>,
+    #[serde(deserialize_with = "null_default")]
+    pub limits: FairnessLimits,
+    #[serde(deserialize_with = "null_default")]
+    pub attributes: Vec<FairnessAttribute>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FairnessLimits {
+    pub max_gap: Option<f64>,
+    pub min_disparate_impact: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FairnessAttribute {
+    #[serde(deserialize_with = "null_default")]
+    pub column: String,
+    #[serde(deserialize_with = "null_default")]
+    pub groups: Vec<FairnessGroup>,
+    pub demographic_parity_difference: Option<f64>,
+    pub equal_opportunity_difference: Option<f64>,
+    pub disparate_impact_ratio: Option<f64>,
+    #[serde(deserialize_with = "null_default")]
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FairnessGroup {
+    #[serde(deserialize_with = "null_default")]
+    pub group: String,
+    pub rows: Option<f64>,
+    pub positive_rate: Option<f64>,
+    pub tpr: Option<f64>,
+    pub fpr: Option<f64>,
+}
+
 // ---------------------------------------------------------------- uplift
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -629,6 +676,10 @@ pub fn load(dir: &Path) -> Result<RunData, LoadError> {
         uplift: r.json(
             "uplift/uplift.json",
             "an uplift result ({holdout: {qini_curve}})",
+        )?,
+        fairness: r.json(
+            "fairness/fairness.json",
+            "a bias audit ({pass, attributes: [{column, groups}]})",
         )?,
     })
 }

@@ -153,6 +153,12 @@ impl Ctx<'_> {
                 self.absent("uplift", "uplift"),
             ),
             section(
+                "fairness",
+                &self.l("fairness"),
+                self.fairness(),
+                self.absent("fairness", "fairness"),
+            ),
+            section(
                 "text",
                 &self.l("text"),
                 self.text(),
@@ -999,6 +1005,61 @@ impl Ctx<'_> {
             stats.push(json!({"label": self.l("contact_all_profit"), "value": self.money(t.contact_everyone_profit)}));
         }
         Some(json!({"charts": charts, "stats": stats}))
+    }
+
+    // ------------------------------------------------------------ fairness
+
+    fn fairness(&self) -> Option<Value> {
+        let f = self.d.fairness.as_ref()?;
+        let ratio = |v: Option<f64>| fmt::ratio(v, 3);
+        let attributes: Vec<Value> = f
+            .attributes
+            .iter()
+            .map(|a| {
+                let groups: Vec<String> = a.groups.iter().map(|g| g.group.clone()).collect();
+                let series = vec![(
+                    self.l("selection_rate"),
+                    a.groups
+                        .iter()
+                        .map(|g| {
+                            g.positive_rate.map(|v| Bar {
+                                value: v,
+                                interval: None,
+                            })
+                        })
+                        .collect(),
+                )];
+                let title = self.t.get("selection_by").replace("{column}", &a.column);
+                json!({
+                    "column": a.column,
+                    "rows": a.groups.iter().map(|g| json!({
+                        "group": g.group,
+                        "rows": self.num(g.rows),
+                        "rate": fmt::pct(g.positive_rate),
+                        "tpr": fmt::pct(g.tpr),
+                        "fpr": fmt::pct(g.fpr),
+                    })).collect::<Vec<_>>(),
+                    "parity": ratio(a.demographic_parity_difference),
+                    "opportunity": ratio(a.equal_opportunity_difference),
+                    "impact": ratio(a.disparate_impact_ratio),
+                    "failures": a.failures,
+                    "chart_title": title,
+                    "chart": svg::grouped_bars(&title, &groups, &series, &|v| fmt::pct(Some(v))),
+                })
+            })
+            .collect();
+        let verdict = match f.pass {
+            Some(true) => self.l("fairness_pass"),
+            Some(false) => self.l("fairness_fail"),
+            None => String::new(),
+        };
+        Some(json!({
+            "verdict": verdict,
+            "pass": f.pass.unwrap_or(true),
+            "max_gap": ratio(f.limits.max_gap),
+            "min_impact": ratio(f.limits.min_disparate_impact),
+            "attributes": attributes,
+        }))
     }
 
     // ------------------------------------------------------------ text

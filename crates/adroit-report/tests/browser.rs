@@ -25,9 +25,23 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
+/// Run the browser, again up to twice when it exits without output (headless Chromium
+/// now and then quits at start-up on a loaded machine, before reading the page).
+fn run(browser: &Path, args: &[String], stdout: &Path) -> String {
+    let mut out = String::new();
+    for attempt in 1..=3 {
+        out = run_once(browser, args, stdout);
+        if !out.trim().is_empty() || args.iter().any(|a| a.starts_with("--screenshot")) {
+            break;
+        }
+        eprintln!("chromium gave no output (attempt {attempt} of 3); retrying");
+    }
+    out
+}
+
 /// Run the browser with a time limit; its stdout (through a file, so a large DOM never
 /// blocks on a full pipe).
-fn run(browser: &Path, args: &[String], stdout: &Path) -> String {
+fn run_once(browser: &Path, args: &[String], stdout: &Path) -> String {
     let file = std::fs::File::create(stdout).expect("create the stdout file");
     let mut child = Command::new(browser)
         .args([

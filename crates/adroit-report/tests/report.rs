@@ -46,6 +46,7 @@ const SECTIONS: &[&str] = &[
     "attribution",
     "customers",
     "uplift",
+    "fairness",
     "text",
     "diagnostics",
     "run",
@@ -73,6 +74,8 @@ fn sample_has_every_section_and_chart() {
     for title in [
         "Spend by channel and period",
         "Decomposition of the KPI over time",
+        "Selection rate by region",
+        "Selection rate by member",
         "Contributions to the KPI (waterfall)",
         "Share of spend vs share of effect (90% interval)",
         "ROAS by channel with 90% interval",
@@ -100,7 +103,7 @@ fn sample_has_every_section_and_chart() {
     }
     assert_eq!(count(&html, "<title>Current spend: "), 4);
     assert_eq!(count(&html, "<title>Optimal spend: "), 4);
-    assert_eq!(count(&html, "<svg class=\"chart\""), 18);
+    assert_eq!(count(&html, "<svg class=\"chart\""), 20);
     // Error bars on effect share and ROAS: one per channel each.
     assert!(count(&html, "stroke=\"#333\" stroke-width=\"1.3\"") >= 8);
     // Headline numbers, formatted for humans in the run's currency.
@@ -157,7 +160,7 @@ fn chinese_labels() {
     assert!(html.contains("冠军客户"), "segment names translated");
     // Chinese abbreviations: 万 / 亿.
     assert!(html.contains("万"));
-    assert_eq!(count(&html, "<svg class=\"chart\""), 18);
+    assert_eq!(count(&html, "<svg class=\"chart\""), 20);
 }
 
 #[test]
@@ -252,7 +255,7 @@ fn a_run_with_only_run_json_renders() {
     )
     .unwrap();
     let html = render(&load(dir.path()).unwrap(), Lang::En);
-    assert_eq!(count(&html, "not in this run"), 10);
+    assert_eq!(count(&html, "not in this run"), 11);
     assert_eq!(count(&html, "<svg class=\"chart\""), 0);
 }
 

@@ -946,4 +946,9 @@ types = { member = "flag", region = "text" }
 path = "experiments.csv"
 lift_lower = "lift_lower"
 lift_upper = "lift_upper"
+
+# The bias audit of the campaign's targeting list (`adroit run`'s fairness stage).
+[fairness]
+sensitive = ["region", "member"]
+min_disparate_impact = 0.8
 "#;

@@ -1,0 +1,322 @@
+//! `result.json` ("adroit-mmm-result v1"): a fitted model with the spend history and the
+//! baseline it came from, and the two questions every door asks of it — the budget split
+//! of a plan ([`ResultFile::allocate`]) and the KPI of a spend plan
+//! ([`ResultFile::whatif`]). The CLI (`adroit mmm allocate/whatif`) and the HTTP service
+//! (`adroit serve`) call these same functions; they only parse and print.
+//!
+//! The file is parsed from bytes the caller read ([`ResultFile::from_json`]); nothing here
+//! touches the file system.
+
+use crate::allocate::{self, AllocateError, Allocation, ChannelPlan, Objective};
+use crate::fit::MmmResult;
+use crate::plan::PlanCurve;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The `format` of a result file.
+pub const FORMAT: &str = "adroit-mmm-result v1";
+
+/// Bounds of a channel that has none given, as multiples of its current spend.
+pub const DEFAULT_BOUNDS: (f64, f64) = (0.5, 1.5);
+
+/// `result.json`: the model's result with the table it came from and the dates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResultFile {
+    pub format: String,
+    pub data: String,
+    pub kpi: String,
+    pub dates: Vec<String>,
+    /// Spend per channel and period (the allocator's "current" plan comes from it).
+    pub spend: BTreeMap<String, Vec<f64>>,
+    /// Fitted KPI minus media effects per period of the modelling window: what the KPI
+    /// would be without media.
+    pub baseline: Vec<f64>,
+    #[serde(flatten)]
+    pub result: MmmResult,
+}
+
+/// What can be wrong with a result file or with a question asked of it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FileError {
+    /// Not JSON, or not a result file (serde's message).
+    #[error("{0}")]
+    Json(String),
+    #[error("format {found:?}, expected {FORMAT:?}")]
+    Format { found: String },
+    /// A file whose channels and spend history disagree (hand-edited or damaged).
+    #[error("damaged result file: {0}")]
+    Damaged(String),
+    #[error("periods must be at least 1")]
+    NoPeriods,
+    #[error("no channel {channel:?} in the model (channels: {})", channels.join(", "))]
+    UnknownChannel {
+        channel: String,
+        channels: Vec<String>,
+    },
+    #[error("spend of {channel} is {value}, which is not a spend (a number ≥ 0)")]
+    BadSpend { channel: String, value: f64 },
+    #[error(transparent)]
+    Allocate(#[from] AllocateError),
+}
+
+/// What a plan optimises; the budget of [`Target::MaxResponse`] is given separately
+/// (default: what the last periods spent).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Target {
+    MaxResponse,
+    TargetRoas { roas: f64 },
+    TargetCpa { cpa: f64 },
+}
+
+/// Why an objective text is not one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TargetParseError {
+    /// The value after `=` (as written) is not a number.
+    #[error("{0:?} is not a number")]
+    NotANumber(String),
+    #[error("use max-response, target-roas=R or target-cpa=C")]
+    Unknown,
+}
+
+impl Target {
+    /// `max-response`, `target-roas=R` or `target-cpa=C`.
+    pub fn parse(text: &str) -> Result<Target, TargetParseError> {
+        if text == "max-response" {
+            return Ok(Target::MaxResponse);
+        }
+        let number = |v: &str| {
+            v.parse::<f64>()
+                .map_err(|_| TargetParseError::NotANumber(v.into()))
+        };
+        match text.split_once('=') {
+            Some(("target-roas", v)) => Ok(Target::TargetRoas { roas: number(v)? }),
+            Some(("target-cpa", v)) => Ok(Target::TargetCpa { cpa: number(v)? }),
+            _ => Err(TargetParseError::Unknown),
+        }
+    }
+}
+
+/// One channel of a what-if.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhatIfChannel {
+    pub channel: String,
+    pub spend_per_period: f64,
+    /// Spend over the plan.
+    pub spend: f64,
+    /// The channel's KPI inside the plan's periods, the history's carry-over included.
+    pub effect: f64,
+    /// effect / spend; `None` when the channel spends nothing.
+    pub roas: Option<f64>,
+}
+
+/// The predicted KPI of a spend plan: baseline + media.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhatIf {
+    pub periods: usize,
+    /// Periods the baseline is the mean of (the last ones of the modelling window).
+    pub baseline_periods: usize,
+    pub kpi: f64,
+    pub baseline: f64,
+    pub media: f64,
+    pub spend: f64,
+    /// effect of all media / spend; `None` when nothing is spent.
+    pub roas: Option<f64>,
+    pub channels: Vec<WhatIfChannel>,
+}
+
+impl ResultFile {
+    /// Parses a result file and checks its format and that every channel of the model
+    /// has a spend history (so no question asked of it can fail on the file itself).
+    pub fn from_json(bytes: &[u8]) -> Result<ResultFile, FileError> {
+        let file: ResultFile =
+            serde_json::from_slice(bytes).map_err(|e| FileError::Json(e.to_string()))?;
+        if file.format != FORMAT {
+            return Err(FileError::Format {
+                found: file.format.clone(),
+            });
+        }
+        for c in &file.result.channels {
+            if file.spend.get(&c.name).is_none_or(|s| s.is_empty()) {
+                return Err(FileError::Damaged(format!(
+                    "channel {:?} has no spend history",
+                    c.name
+                )));
+            }
+        }
+        if file.baseline.is_empty() {
+            return Err(FileError::Damaged("the baseline is empty".into()));
+        }
+        Ok(file)
+    }
+
+    /// The model's channels, in model order.
+    pub fn channels(&self) -> Vec<String> {
+        self.result
+            .channels
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    fn check_channel(&self, name: &str) -> Result<(), FileError> {
+        if self.spend.contains_key(name) {
+            Ok(())
+        } else {
+            Err(FileError::UnknownChannel {
+                channel: name.into(),
+                channels: self.spend.keys().cloned().collect(),
+            })
+        }
+    }
+
+    /// What `channel` spent over `periods` periods at the pace of its last `periods`
+    /// periods (all of them if there are fewer).
+    pub fn recent_spend(&self, channel: &str, periods: usize) -> f64 {
+        let s = &self.spend[channel];
+        let take = periods.min(s.len()).max(1);
+        let mean = s[s.len() - take..].iter().sum::<f64>() / take as f64;
+        mean * periods as f64
+    }
+
+    /// The budget split over a plan of `periods` periods: `budget` (default: what the
+    /// last `periods` periods spent) for [`Target::MaxResponse`]; `bounds` as multiples
+    /// of each channel's current spend (default [`DEFAULT_BOUNDS`]).
+    pub fn allocate(
+        &self,
+        periods: usize,
+        budget: Option<f64>,
+        bounds: &BTreeMap<String, (f64, f64)>,
+        target: Target,
+    ) -> Result<Allocation, FileError> {
+        if periods == 0 {
+            return Err(FileError::NoPeriods);
+        }
+        // Bound and budget values are checked by the allocator (its messages name them).
+        for name in bounds.keys() {
+            self.check_channel(name)?;
+        }
+        let curves: Vec<PlanCurve> = self
+            .result
+            .channels
+            .iter()
+            .map(|c| PlanCurve::new(c.fit, &self.spend[&c.name], periods))
+            .collect();
+        let plan: Vec<ChannelPlan> = self
+            .result
+            .channels
+            .iter()
+            .zip(&curves)
+            .map(|(c, curve)| {
+                let current = self.recent_spend(&c.name, periods);
+                let (lo, hi) = bounds.get(&c.name).copied().unwrap_or(DEFAULT_BOUNDS);
+                ChannelPlan::with_multipliers(&c.name, curve, current, lo, hi)
+            })
+            .collect();
+        let current_total: f64 = plan.iter().map(|p| p.current).sum();
+        let objective = match target {
+            Target::MaxResponse => Objective::MaxResponse {
+                budget: budget.unwrap_or(current_total),
+            },
+            Target::TargetRoas { roas } => Objective::TargetRoas { roas },
+            Target::TargetCpa { cpa } => Objective::TargetCpa { cpa },
+        };
+        Ok(allocate::allocate(&plan, objective)?)
+    }
+
+    /// The KPI over `periods` periods when each channel of `plan` spends its amount per
+    /// period (channels left out keep their recent pace): the baseline (mean of the last
+    /// `periods` modelled periods, times `periods`) plus each channel's effect inside the
+    /// plan, with the history's carry-over.
+    pub fn whatif(
+        &self,
+        plan: &BTreeMap<String, f64>,
+        periods: usize,
+    ) -> Result<WhatIf, FileError> {
+        if periods == 0 {
+            return Err(FileError::NoPeriods);
+        }
+        for (name, &v) in plan {
+            self.check_channel(name)?;
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(FileError::BadSpend {
+                    channel: name.clone(),
+                    value: v,
+                });
+            }
+        }
+        let n = periods as f64;
+        let take = periods.min(self.baseline.len()).max(1);
+        let baseline = self.baseline[self.baseline.len() - take..]
+            .iter()
+            .sum::<f64>()
+            / take as f64
+            * n;
+        let mut media = 0.0;
+        let mut spend_total = 0.0;
+        let mut channels = Vec::with_capacity(self.result.channels.len());
+        for c in &self.result.channels {
+            let per = plan
+                .get(&c.name)
+                .copied()
+                .unwrap_or_else(|| self.recent_spend(&c.name, periods) / n);
+            // Inside the plan's periods, with the history's carry-over: the KPI they show.
+            let effect =
+                PlanCurve::new(c.fit, &self.spend[&c.name], periods).effect_in_plan(per * n);
+            media += effect;
+            spend_total += per * n;
+            channels.push(WhatIfChannel {
+                channel: c.name.clone(),
+                spend_per_period: per,
+                spend: per * n,
+                effect,
+                roas: (per > 0.0).then(|| effect / (per * n)),
+            });
+        }
+        Ok(WhatIf {
+            periods,
+            baseline_periods: take,
+            kpi: baseline + media,
+            baseline,
+            media,
+            spend: spend_total,
+            roas: (spend_total > 0.0).then(|| media / spend_total),
+            channels,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objectives_parse_as_the_cli_writes_them() {
+        assert_eq!(Target::parse("max-response"), Ok(Target::MaxResponse));
+        assert_eq!(
+            Target::parse("target-roas=2.5"),
+            Ok(Target::TargetRoas { roas: 2.5 })
+        );
+        assert_eq!(
+            Target::parse("target-cpa=25"),
+            Ok(Target::TargetCpa { cpa: 25.0 })
+        );
+        assert_eq!(
+            Target::parse("target-roas=x"),
+            Err(TargetParseError::NotANumber("x".into()))
+        );
+        assert_eq!(Target::parse("max-profit"), Err(TargetParseError::Unknown));
+    }
+
+    #[test]
+    fn not_a_result_file_is_an_error_not_a_panic() {
+        assert!(matches!(
+            ResultFile::from_json(b"{ nope"),
+            Err(FileError::Json(_))
+        ));
+        assert!(matches!(
+            ResultFile::from_json(b"{\"format\": \"adroit-mmm-result v1\"}"),
+            Err(FileError::Json(_))
+        ));
+    }
+}
