@@ -12,8 +12,10 @@ mod llm;
 mod metrics;
 mod mining;
 mod mmm;
+mod mmm_bayes;
 mod model;
 mod output;
+mod privacy;
 mod report;
 mod run;
 mod serve;
@@ -78,6 +80,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Serve a run folder over HTTP for real-time scoring (what-if, budget, CLV, text, models).
     Serve(serve::ServeArgs),
+    /// Privacy: scan for personal data, protect (pseudonyms, masking), DP releases, k-anonymity.
+    Privacy(privacy::PrivacyArgs),
     /// Bearer tokens of `adroit serve`: create (printed once), revoke, list.
     Token(serve::TokenArgs),
 }
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run_serve(args),
         Command::Token(args) => serve::run_token(args),
+        Command::Privacy(args) => privacy::run(args),
     };
     match result {
         Ok(code) => code,

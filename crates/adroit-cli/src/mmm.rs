@@ -130,6 +130,11 @@ pub struct FitArgs {
     /// the origin).
     #[arg(long)]
     pub select: Option<String>,
+    /// ridge (default: the search above) or bayes (NUTS posterior; flags below).
+    #[arg(long, default_value = "ridge")]
+    pub method: String,
+    #[command(flatten)]
+    pub bayes: crate::mmm_bayes::BayesArgs,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -301,8 +306,11 @@ impl Table {
 
 fn fit(args: FitArgs) -> Result<ExitCode, String> {
     let out = args.out.clone();
+    let bayes = args.method == "bayes";
     let (file, seconds) = fit_to_dir(args)?;
-    print_fit(&file, seconds);
+    if !bayes {
+        print_fit(&file, seconds);
+    }
     eprintln!(
         "wrote {}/result.json, decomposition.csv and curves.csv",
         out.display()
@@ -430,12 +438,17 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
         },
         ..FitSettings::default()
     };
+    let bayes =
+        crate::mmm_bayes::fit(&args, m.seed, &data, &spec).map_err(|e| format!("{origin}: {e}"))?;
     let bar = progress_bar();
-    let result = adroit_mmm::fit(&data, &spec, &settings, |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })
-    .map_err(|e| format!("{origin}: {e}"))?;
+    let result = match &bayes {
+        Some(b) => b.result.clone(),
+        None => adroit_mmm::fit(&data, &spec, &settings, |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .map_err(|e| format!("{origin}: {e}"))?,
+    };
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
 
@@ -456,7 +469,7 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
         baseline,
         result,
     };
-    let json = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
+    let json = crate::mmm_bayes::result_json(&file, bayes.as_ref())?;
     output::write_atomic(&args.out.join("result.json"), &json)?;
     write_decomposition(
         &args.out.join("decomposition.csv"),
@@ -466,6 +479,7 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
         &cols,
     )?;
     write_curves(&args.out.join("curves.csv"), &file)?;
+    crate::mmm_bayes::write_draws(&args.out, bayes.as_ref())?;
     Ok((file, seconds))
 }
 

@@ -13,6 +13,7 @@
 //! - [`file`]: `result.json` and the questions every door asks of it (allocate, what-if).
 
 pub mod allocate;
+pub mod bayes;
 pub mod file;
 pub mod fit;
 pub mod model;

@@ -28,6 +28,11 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("uplift", "Uplift and targeting", "增益模型与精准投放"),
     ("fairness", "Fairness of the targeting", "投放公平性"),
     (
+        "narrative_note",
+        "Written by a language model from the figures of this run only; every number in it was checked against them, and paragraphs with any other number were left out.",
+        "由语言模型仅依据本次运行的数据撰写；其中每个数字均已核对，含其他数字的段落已删除。",
+    ),
+    (
         "fairness_pass",
         "Pass: every audited group is within the limits",
         "通过：所有受审群体均在限值之内",

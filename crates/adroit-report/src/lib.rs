@@ -3,11 +3,13 @@
 //! Two halves: [`load`] is the only I/O (it reads a RUN_DIR's result files into
 //! [`RunData`], leniently, naming the file on any error) and [`render`] is pure
 //! (`RunData` and a [`Lang`] in, HTML out). The HTML needs no network: styles and the
-//! chart check script are inline and every chart is inline SVG ([`svg`]).
+//! chart check script are inline and every chart is inline SVG ([`svg`]). [`narrative`]
+//! holds an optional LLM-written summary to the run's numbers.
 
 mod fmt;
 mod i18n;
 pub mod load;
+pub mod narrative;
 mod render;
 pub mod svg;
 

@@ -70,6 +70,9 @@ pub struct RunData {
     pub predictions: Option<Vec<Prediction>>,
     pub uplift: Option<Uplift>,
     pub fairness: Option<Fairness>,
+    /// Paragraphs of an LLM-written summary that passed [`crate::narrative::check`]
+    /// (set by the door; never read from the folder).
+    pub narrative: Vec<String>,
 }
 
 /// A field's value, or its default when it is `null` (as well as when it is absent).
@@ -681,6 +684,7 @@ pub fn load(dir: &Path) -> Result<RunData, LoadError> {
             "fairness/fairness.json",
             "a bias audit ({pass, attributes: [{column, groups}]})",
         )?,
+        narrative: Vec::new(),
     })
 }
 

@@ -320,7 +320,8 @@ impl Ctx<'_> {
                     .replace("{qini}", &fmt::ratio(Some(q), 3)),
             );
         }
-        json!({"cards": cards, "roas": roas_rows, "moves": moves, "lift": lift_text, "facts": facts})
+        json!({"cards": cards, "roas": roas_rows, "moves": moves, "lift": lift_text, "facts": facts,
+            "narrative": self.d.narrative})
     }
 
     // ------------------------------------------------------------ quality

@@ -3,10 +3,13 @@
 //! Finds e-mail addresses, phone numbers (Chinese mobiles with or without +86, Chinese
 //! landlines, North American and other international numbers), Chinese resident ID
 //! numbers (18 characters, ISO 7064 MOD 11-2 check digit), bank card numbers (13–19
-//! digits passing the Luhn check), IPv4 addresses, and person names (Chinese names by
+//! digits passing the Luhn check), IPv4 and IPv6 addresses, device identifiers (IDFA/GAID
+//! advertising IDs written as UUIDs, 15-digit IMEIs passing Luhn), postal addresses
+//! (Chinese road + house number or estate + building, optionally after province, city
+//! and district; English house number + street name + street type), and person names (Chinese names by
 //! jieba's `nr` tag right after a cue such as 客服 or 我叫, or a common surname before
 //! a title such as 先生/女士/经理; Latin names after an honorific such as "Mr." or "Dr."). Masking replaces each with a placeholder
-//! (`[EMAIL]`, `[PHONE]`, `[ID]`, `[CARD]`, `[IP]`, `[NAME]`) so the text stays readable
+//! (`[EMAIL]`, `[PHONE]`, `[ID]`, `[CARD]`, `[IP]`, `[DEVICE]`, `[ADDRESS]`, `[NAME]`) so the text stays readable
 //! for sentiment and aspect analysis.
 //!
 //! Numbers are validated, not just pattern-matched: an 18-digit order number whose
@@ -29,6 +32,10 @@ pub enum PiiKind {
     BankCard,
     Ip,
     Name,
+    /// An advertising ID (IDFA, GAID: a UUID) or an IMEI.
+    DeviceId,
+    /// A postal address precise enough to find a home (a house number on a street).
+    Address,
 }
 
 impl PiiKind {
@@ -41,6 +48,8 @@ impl PiiKind {
             PiiKind::BankCard => "[CARD]",
             PiiKind::Ip => "[IP]",
             PiiKind::Name => "[NAME]",
+            PiiKind::DeviceId => "[DEVICE]",
+            PiiKind::Address => "[ADDRESS]",
         }
     }
 
@@ -52,8 +61,22 @@ impl PiiKind {
             PiiKind::BankCard => "bank_card",
             PiiKind::Ip => "ip",
             PiiKind::Name => "name",
+            PiiKind::DeviceId => "device_id",
+            PiiKind::Address => "address",
         }
     }
+
+    /// Every kind, in a stable order.
+    pub const ALL: [PiiKind; 8] = [
+        PiiKind::Email,
+        PiiKind::Phone,
+        PiiKind::IdCard,
+        PiiKind::BankCard,
+        PiiKind::Ip,
+        PiiKind::DeviceId,
+        PiiKind::Address,
+        PiiKind::Name,
+    ];
 }
 
 /// One piece of personal data: its kind and byte span in the original text.
@@ -135,6 +158,13 @@ struct Patterns {
     /// dashes between groups, an optional leading `+` or `(`, and an optional final X.
     digits: Regex,
     ip: Regex,
+    /// Candidates for IPv6 (hex groups and colons), validated by `Ipv6Addr`.
+    ipv6: Regex,
+    /// IDFA / GAID: a UUID in its 8-4-4-4-12 form.
+    uuid: Regex,
+    address_zh: Regex,
+    estate_zh: Regex,
+    address_en: Regex,
     honorific_latin: Regex,
 }
 
@@ -147,6 +177,21 @@ fn patterns() -> &'static Patterns {
             .expect("valid digit-run pattern"),
         ip: Regex::new(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])")
             .expect("valid IPv4 pattern"),
+        ipv6: Regex::new(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}").expect("valid IPv6 pattern"),
+        uuid: Regex::new(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+            .expect("valid UUID pattern"),
+        address_zh: Regex::new(
+            r"(?:\p{Han}{2,7}(?:省|自治区))?(?:\p{Han}{2,7}市)?(?:\p{Han}{1,7}(?:区|县|旗))?(?:\p{Han}{1,7}(?:镇|乡|街道))?\p{Han}{1,8}(?:路|街|大道|大街|巷|胡同|弄|里)[0-9０-９]{1,5}(?:-[0-9]{1,4})?号(?:院)?(?:[0-9]{1,4}(?:号楼|栋|幢|座))?(?:[0-9]{1,3}单元)?(?:[0-9]{1,5}(?:室|号|房))?",
+        )
+        .expect("valid Chinese address pattern"),
+        estate_zh: Regex::new(
+            r"\p{Han}{2,8}(?:小区|花园|公寓|大厦|家园|新村|苑)[0-9]{1,4}(?:号楼|栋|幢|座)(?:[0-9]{1,3}单元)?(?:[0-9]{1,5}(?:室|号|房)?)?",
+        )
+        .expect("valid Chinese estate pattern"),
+        address_en: Regex::new(
+            r"\b[0-9]{1,5}[A-Za-z]?\s+(?:(?:[NSEW]\.?|North|South|East|West)\s+)?(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|Highway|Hwy|Square|Sq)\b\.?(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[0-9A-Za-z\-]+)?",
+        )
+        .expect("valid English address pattern"),
         honorific_latin: Regex::new(
             r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Madam)\.?\s+(?P<name>\p{Lu}[\p{L}'\-]+(?:\s+\p{Lu}[\p{L}'\-]+)?)",
         )
@@ -166,6 +211,39 @@ pub fn find(text: &str) -> Vec<PiiSpan> {
     for m in p.ip.find_iter(text) {
         if bounded(text, m.start(), m.end(), |c| c.is_ascii_digit() || c == '.') {
             push(PiiKind::Ip, m.start(), m.end());
+        }
+    }
+    if text.contains(':') {
+        for m in p.ipv6.find_iter(text) {
+            if is_ipv6(&text[m.start()..m.end()])
+                && bounded(text, m.start(), m.end(), |c| {
+                    c.is_ascii_alphanumeric() || c == ':'
+                })
+            {
+                push(PiiKind::Ip, m.start(), m.end());
+            }
+        }
+    }
+    for m in p.uuid.find_iter(text) {
+        let id = m.as_str();
+        if bounded(text, m.start(), m.end(), |c| {
+            c.is_ascii_alphanumeric() || c == '-'
+        }) && id.bytes().any(|b| b != b'0' && b != b'-')
+        {
+            push(PiiKind::DeviceId, m.start(), m.end());
+        }
+    }
+    for m in p.address_en.find_iter(text) {
+        push(PiiKind::Address, m.start(), m.end());
+    }
+    if text.chars().any(tokens::is_han) {
+        for re in [&p.address_zh, &p.estate_zh] {
+            for m in re.find_iter(text) {
+                let start = m.start() + address_lead(m.as_str());
+                if start < m.end() {
+                    push(PiiKind::Address, start, m.end());
+                }
+            }
         }
     }
     for m in p.digits.find_iter(text) {
@@ -275,8 +353,22 @@ fn classify_number(run: &str) -> Option<PiiKind> {
     if !digits.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    // Card numbers start with a non-zero issuer digit (ISO/IEC 7812).
+    // An IMEI: 15 digits passing Luhn. 15-digit cards are American Express (34, 37).
+    if digits.len() == 15
+        && plain
+        && luhn(&digits)
+        && !digits.starts_with("34")
+        && !digits.starts_with("37")
+        && !digits.starts_with('0')
+    {
+        return Some(PiiKind::DeviceId);
+    }
+    // Card numbers start with a non-zero issuer digit (ISO/IEC 7812). An 18-digit run
+    // shaped like a resident ID (a birth date in place) whose check digit fails is a
+    // mistyped ID or an ID-like order number, not a card, even when it passes Luhn
+    // (one in ten such runs does).
     if (13..=19).contains(&digits.len())
+        && !(digits.len() == 18 && id_shaped(&digits))
         && luhn(&digits)
         && !run.starts_with('+')
         && !digits.starts_with('0')
@@ -310,6 +402,71 @@ fn classify_number(run: &str) -> Option<PiiKind> {
     (landline || international || nanp).then_some(PiiKind::Phone)
 }
 
+/// Words that lead into an address (住在, 地址是, 寄到) and that the Chinese address
+/// pattern, greedy over Han characters, would take as part of a place name: the byte
+/// length of the lead-in to skip.
+fn address_lead(span: &str) -> usize {
+    const LEADS: [&str; 16] = [
+        "收货地址",
+        "地址是",
+        "地址",
+        "住址",
+        "住在",
+        "家住",
+        "位于",
+        "寄到",
+        "送到",
+        "发到",
+        "我在",
+        "我家",
+        "就在",
+        "在",
+        "是",
+        "到",
+    ];
+    let mut at = 0;
+    // A lead-in may follow other words (请寄到, 我家住在): cut after the last lead-in
+    // that leaves at least three Han characters of place name.
+    for lead in LEADS {
+        if let Some(i) = span.find(lead) {
+            let end = i + lead.len();
+            let rest = &span[end..];
+            let first_level = rest
+                .find(|c: char| !tokens::is_han(c))
+                .unwrap_or(rest.len());
+            if end > at && rest[..first_level].chars().count() >= 3 {
+                at = end;
+            }
+        }
+    }
+    at
+}
+
+/// A whole IPv6 address (full or `::`-compressed) with at least two hex groups, so
+/// clock times (12:30:45), `::1` and `a::b` paths are not taken for one.
+fn is_ipv6(s: &str) -> bool {
+    s.split(':').filter(|g| !g.is_empty()).count() >= 2 && s.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
+/// Whether a whole cell looks like a person's name: 2–4 Han characters starting with a
+/// common surname (not a reduplicated word), or 2–3 capitalised Latin words. Meant for
+/// columns, where a name stands alone; in running text [`find`] needs a cue or title.
+pub fn looks_like_name(value: &str) -> bool {
+    let v = value.trim();
+    let n = v.chars().count();
+    if v.chars().all(tokens::is_han) {
+        return (2..=4).contains(&n) && starts_with_surname(v);
+    }
+    let words: Vec<&str> = v.split_whitespace().collect();
+    (2..=3).contains(&words.len())
+        && words.iter().all(|w| {
+            let mut c = w.chars();
+            c.next().is_some_and(char::is_uppercase)
+                && w.chars().count() >= 2
+                && c.all(|c| c.is_lowercase() || c == '\'' || c == '-')
+        })
+}
+
 /// The Luhn check every payment card number passes.
 fn luhn(digits: &str) -> bool {
     let sum: u32 = digits
@@ -327,6 +484,13 @@ fn luhn(digits: &str) -> bool {
         })
         .sum();
     sum.is_multiple_of(10)
+}
+
+/// Whether 18 digits carry a birth date where a resident ID has it (digits 7–14).
+fn id_shaped(id: &str) -> bool {
+    let num = |r: std::ops::Range<usize>| id[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (num(6..10), num(10..12), num(12..14));
+    (1900..=2100).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
 }
 
 /// A Chinese resident identity number (GB 11643): 6-digit region, 8-digit birth date,
@@ -439,5 +603,34 @@ mod tests {
         assert!(kinds("version 1.2.3.4.5 released").is_empty());
         let clean = "Great product, fast delivery! 物流很快,质量不错。";
         assert_eq!(mask(clean).text, clean);
+    }
+
+    #[test]
+    fn addresses_devices_and_ipv6() {
+        assert_eq!(
+            kinds("请寄到北京市朝阳区建国路88号,谢谢"),
+            vec![(PiiKind::Address, "北京市朝阳区建国路88号")]
+        );
+        assert_eq!(
+            kinds("I live at 221 Baker Street, Apt 2 now"),
+            vec![(PiiKind::Address, "221 Baker Street, Apt 2")]
+        );
+        assert_eq!(
+            kinds("idfa 6D92078A-8246-4BA4-AE5B-76104861E7DC ok"),
+            vec![(PiiKind::DeviceId, "6D92078A-8246-4BA4-AE5B-76104861E7DC")]
+        );
+        // IMEI 15 digits with Luhn; one digit off is an ordinary number.
+        assert_eq!(
+            kinds("IMEI 490154203237518"),
+            vec![(PiiKind::DeviceId, "490154203237518")]
+        );
+        assert!(kinds("IMEI 490154203237519").is_empty());
+        assert_eq!(
+            kinds("from 2001:db8:85a3::8a2e:370:7334 at 12:30:45"),
+            vec![(PiiKind::Ip, "2001:db8:85a3::8a2e:370:7334")]
+        );
+        assert!(kinds("std::vector and 00000000-0000-0000-0000-000000000000").is_empty());
+        assert!(looks_like_name("张伟") && looks_like_name("Jane Smith"));
+        assert!(!looks_like_name("谢谢") && !looks_like_name("good product"));
     }
 }
