@@ -52,6 +52,7 @@
 
 mod density;
 pub mod diagnostics;
+pub mod prior;
 mod sampler;
 
 use crate::fit::{

@@ -1,0 +1,222 @@
+//! The Bayesian MMM as a generative model, for simulation-based calibration (Talts et
+//! al. 2018, `tests/bayes_sbc.rs`): draw parameters from the density's own priors,
+//! simulate a KPI with the density's own forward model (the same adstock and
+//! saturation code), and sample the posterior of that KPI with the same NUTS.
+//!
+//! **The scale.** [`fit`](super::fit) divides the KPI by its largest absolute value in
+//! the window (`y_scale`), so its priors, stated on the scaled KPI, depend on the data
+//! through that scale: they are not a generative model of the KPI in its own units. A
+//! [`PriorModel`] fixes `y_scale = 1`: the KPI it simulates and fits *is* the scaled
+//! KPI, and the priors are exactly those of the density (the module docs of
+//! [`bayes`](super)). Spend and controls are scaled as in the fit (by their largest
+//! values), which depends only on the inputs, not on the KPI.
+
+use super::BayesSettings;
+use super::ChannelPrior;
+use super::density::{Density, Transformed};
+use super::sampler;
+use crate::model::{MmmData, Problem};
+use crate::spec::{ModelSpec, SaturationKind};
+use rand::Rng;
+use rand_distr::{Beta, Distribution, Gamma, LogNormal, Normal};
+
+/// The model of `data`'s spend, controls and events under `spec` with `y_scale = 1`.
+#[derive(Debug, Clone)]
+pub struct PriorModel {
+    density: Density,
+    names: Vec<String>,
+}
+
+/// Posterior draws of the named parameters: `chains[c][d][p]`, with the sampler's
+/// divergences after tuning.
+#[derive(Debug, Clone)]
+pub struct PosteriorDraws {
+    pub chains: Vec<Vec<Vec<f64>>>,
+    pub divergences: usize,
+}
+
+impl PriorModel {
+    /// The model; `data.kpi` is not used (only its length must match).
+    pub fn new(
+        data: &MmmData,
+        spec: &ModelSpec,
+        settings: &BayesSettings,
+    ) -> Result<PriorModel, String> {
+        let mut unit = data.clone();
+        unit.kpi = vec![1.0; data.periods()];
+        let problem = Problem::new(&unit, spec)?;
+        let mut density = Density::new(&unit, spec, &problem.base, settings)?;
+        density.y_scale = 1.0;
+        let mut names = Vec::new();
+        for (c, l) in spec.channels.iter().zip(&density.channels) {
+            names.push(format!("{}.rate", c.name));
+            names.extend(match l.saturation {
+                SaturationKind::Logistic => vec![format!("{}.lambda", c.name)],
+                SaturationKind::Hill => {
+                    vec![format!("{}.half", c.name), format!("{}.slope", c.name)]
+                }
+                SaturationKind::MichaelisMenten => vec![format!("{}.half", c.name)],
+            });
+            names.push(format!("{}.coef", c.name));
+            names.push(format!("{}.roi", c.name));
+        }
+        names.push("intercept".into());
+        names.extend(problem.base.names.iter().cloned());
+        names.push("sigma".into());
+        Ok(PriorModel { density, names })
+    }
+
+    /// The parameters' names, in the order of [`draw`](Self::draw)'s vector: per channel
+    /// its adstock rate, saturation parameters, coefficient (scaled KPI per unit of
+    /// saturation) and ROI over the window (derived: `coef · Σ sat / spend`); the
+    /// intercept, one coefficient per base column, sigma.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Parameters drawn from the density's priors (`Beta` on rates, `Gamma` on the
+    /// saturation's, `HalfNormal` on coefficients or `LogNormal` on ROI, `Normal` on
+    /// the intercept and base coefficients, `HalfNormal` on sigma; hyperparameters
+    /// read from the density, so they cannot drift apart).
+    pub fn draw(&self, rng: &mut impl Rng) -> Vec<f64> {
+        let d = &self.density;
+        let pr = d.priors;
+        let gamma = |(k, r): (f64, f64)| Gamma::new(k, 1.0 / r).expect("positive prior");
+        let mut z = vec![0.0; d.dim];
+        for c in &d.channels {
+            let rate: f64 = Beta::new(pr.rate.0, pr.rate.1)
+                .expect("positive prior")
+                .sample(rng);
+            z[c.at] = (rate / (1.0 - rate)).ln();
+            let sats = match c.saturation {
+                SaturationKind::Logistic => vec![pr.lambda],
+                SaturationKind::Hill => vec![pr.half, pr.slope],
+                SaturationKind::MichaelisMenten => vec![pr.half],
+            };
+            for (p, ab) in sats.into_iter().enumerate() {
+                z[c.at + 1 + p] = gamma(ab).sample(rng).ln();
+            }
+        }
+        for (j, c) in d.channels.iter().enumerate() {
+            z[c.effect_index()] = match c.prior {
+                ChannelPrior::Coefficient { sigma } => {
+                    let beta = Normal::new(0.0, sigma)
+                        .expect("positive prior")
+                        .sample(rng)
+                        .abs();
+                    let mut tr = Transformed::default();
+                    d.transform(j, &z, &d.x[j], &mut tr);
+                    let s: f64 = tr.sat[d.start..d.end].iter().sum();
+                    (beta * d.y_scale * s / c.window_spend).ln()
+                }
+                ChannelPrior::Roi { mu, sigma } => LogNormal::new(mu, sigma)
+                    .expect("positive prior")
+                    .sample(rng)
+                    .ln(),
+            };
+        }
+        let base = Normal::new(0.0, pr.base_sd).expect("positive prior");
+        for v in &mut z[d.intercept_at..d.sigma_at] {
+            *v = base.sample(rng);
+        }
+        z[d.sigma_at] = Normal::new(0.0, pr.sigma_sd)
+            .expect("positive prior")
+            .sample(rng)
+            .abs()
+            .ln();
+        self.natural(&z)
+    }
+
+    /// The unconstrained vector the sampler moves in → the named parameters.
+    fn natural(&self, z: &[f64]) -> Vec<f64> {
+        let d = &self.density;
+        let mut out = Vec::with_capacity(self.names.len());
+        for (j, c) in d.channels.iter().enumerate() {
+            out.extend(d.theta(j, z));
+            out.push(d.channel_beta(j, z));
+            out.push(z[c.effect_index()].exp());
+        }
+        out.extend_from_slice(&z[d.intercept_at..d.sigma_at]);
+        out.push(z[d.sigma_at].exp());
+        out
+    }
+
+    /// The named parameters → the unconstrained vector (the ROI entries are ignored;
+    /// the coefficient decides the effect).
+    fn unconstrained(&self, params: &[f64]) -> Vec<f64> {
+        let d = &self.density;
+        let mut z = vec![0.0; d.dim];
+        let mut i = 0;
+        let mut coefs = Vec::new();
+        for c in &d.channels {
+            let rate = params[i];
+            z[c.at] = (rate / (1.0 - rate)).ln();
+            for p in 0..c.n_sat {
+                z[c.at + 1 + p] = params[i + 1 + p].ln();
+            }
+            coefs.push(params[i + c.n_theta()]);
+            i += c.n_theta() + 2;
+        }
+        for (j, c) in d.channels.iter().enumerate() {
+            let mut tr = Transformed::default();
+            d.transform(j, &z, &d.x[j], &mut tr);
+            let s: f64 = tr.sat[d.start..d.end].iter().sum();
+            z[c.effect_index()] = (coefs[j] * d.y_scale * s / c.window_spend).ln();
+        }
+        let rest = d.sigma_at - d.intercept_at;
+        z[d.intercept_at..d.sigma_at].copy_from_slice(&params[i..i + rest]);
+        z[d.sigma_at] = params[i + rest].ln();
+        z
+    }
+
+    /// A KPI (every period, scaled units) from the likelihood at `params`:
+    /// `Normal(intercept + Σ base + Σ coef · sat(adstock(spend)), sigma)`, with the
+    /// density's own transforms.
+    pub fn simulate(&self, params: &[f64], rng: &mut impl Rng) -> Vec<f64> {
+        let d = &self.density;
+        let z = self.unconstrained(params);
+        let mut mu = vec![z[d.intercept_at]; d.n];
+        for (k, col) in d.base.iter().enumerate() {
+            for t in 0..d.n {
+                mu[t] += z[d.intercept_at + 1 + k] * col[t];
+            }
+        }
+        let mut tr = Transformed::default();
+        for j in 0..d.channels.len() {
+            d.transform(j, &z, &d.x[j], &mut tr);
+            let b = d.channel_beta(j, &z);
+            for t in 0..d.n {
+                mu[t] += b * tr.sat[t];
+            }
+        }
+        let noise = Normal::new(0.0, z[d.sigma_at].exp()).expect("positive sigma");
+        mu.into_iter().map(|m| m + noise.sample(rng)).collect()
+    }
+
+    /// NUTS on `kpi` (scaled units, as [`simulate`](Self::simulate) returns) with
+    /// `settings`' chains, draws, tuning and seed: the named parameters per draw.
+    pub fn posterior(
+        &self,
+        kpi: &[f64],
+        settings: &BayesSettings,
+    ) -> Result<PosteriorDraws, String> {
+        let mut d = self.density.clone();
+        if kpi.len() != d.n {
+            return Err(format!("{} KPI values for {} periods", kpi.len(), d.n));
+        }
+        d.y = kpi.to_vec();
+        let run = sampler::sample(&d, settings, &|_, _| {})?;
+        let me = PriorModel {
+            density: d,
+            names: Vec::new(),
+        };
+        Ok(PosteriorDraws {
+            divergences: run.chains.iter().map(|c| c.divergences).sum(),
+            chains: run
+                .chains
+                .iter()
+                .map(|c| c.draws.iter().map(|z| me.natural(z)).collect())
+                .collect(),
+        })
+    }
+}
