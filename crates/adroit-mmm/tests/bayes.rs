@@ -2,13 +2,15 @@
 //! is known, clear errors on bad input, and PyMC-Marketing's example, whose generating
 //! process is known (`../shared/data/mmm/PROVENANCE.md`).
 
+mod common;
+
 use adroit_effects::{Adstock, Saturation};
 use adroit_mmm::bayes::{self, BayesSettings, ChannelPrior, MassMatrix, diagnostics};
 use adroit_mmm::spec::LiftTest;
 use adroit_mmm::{AdstockKind, ChannelSpec, MmmData, ModelSpec, SaturationKind};
+use common::pymc::{load, spec, true_roas};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
 
 /// A small world: three channels, a control, an event.
 fn small_world(seed: u64) -> (MmmData, ModelSpec) {
@@ -275,69 +277,18 @@ fn bad_input_gives_clear_errors() {
     assert!(e.contains("no spend"), "{e}");
 }
 
-fn load_pymc() -> Option<MmmData> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/mmm/pymc_marketing_mmm_example.csv");
-    if !path.exists() {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    }
-    let mut r = csv::Reader::from_path(&path).unwrap();
-    let mut d = MmmData {
-        days: vec![],
-        kpi: vec![],
-        spend: vec![vec![], vec![]],
-        controls: vec![],
-        events: vec![vec![], vec![]],
-    };
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-    for row in r.records() {
-        let row = row.unwrap();
-        let date = chrono::NaiveDate::parse_from_str(&row[0], "%Y-%m-%d").unwrap();
-        d.days.push((date - epoch).num_days() as i32);
-        d.kpi.push(row[1].parse().unwrap());
-        d.spend[0].push(row[2].parse().unwrap());
-        d.spend[1].push(row[3].parse().unwrap());
-        d.events[0].push(row[4].parse().unwrap());
-        d.events[1].push(row[5].parse().unwrap());
-    }
-    Some(d)
-}
-
-fn true_roas(spend: &[f64], alpha: f64, lambda: f64, beta: f64) -> f64 {
-    let a = Adstock::Geometric {
-        alpha,
-        l_max: 8,
-        normalize: true,
-    }
-    .apply(spend);
-    let s = Saturation::Logistic { lambda };
-    a.iter().map(|v| beta * s.apply(*v)).sum::<f64>() / spend.iter().sum::<f64>()
-}
-
-fn pymc_spec() -> ModelSpec {
-    let channel = |name: &str| ChannelSpec {
-        saturation: SaturationKind::Logistic,
-        ..ChannelSpec::new(name)
-    };
-    ModelSpec {
-        events: vec!["event_1".into(), "event_2".into()],
-        ..ModelSpec::new(vec![channel("x1"), channel("x2")])
-    }
-}
-
 /// The bar: 4 chains × 1000 draws after 1000 tuning; 90 % credible intervals of
 /// x1's and x2's ROAS contain the truth, posterior means within 10 %, R-hat < 1.01 and
 /// no divergences.
 #[test]
 fn pymc_marketing_example_roas_is_recovered_and_the_chains_converge() {
-    let Some(data) = load_pymc() else { return };
+    let Some(data) = load() else { return };
     let truth = [
         true_roas(&data.spend[0], 0.4, 4.0, 3000.0),
         true_roas(&data.spend[1], 0.2, 3.0, 2000.0),
     ];
     let started = std::time::Instant::now();
-    let fit = bayes::fit(&data, &pymc_spec(), &BayesSettings::default(), |_, _| {}).unwrap();
+    let fit = bayes::fit(&data, &spec(), &BayesSettings::default(), |_, _| {}).unwrap();
     let seconds = started.elapsed().as_secs_f64();
     let b = &fit.bayes;
     for p in &b.parameters {
@@ -383,7 +334,7 @@ fn pymc_marketing_example_roas_is_recovered_and_the_chains_converge() {
     // Same seed, same draws: chains are seeded, threads do not matter.
     let again = bayes::fit(
         &data,
-        &pymc_spec(),
+        &spec(),
         &BayesSettings {
             threads: 1,
             draws: 100,
@@ -395,7 +346,7 @@ fn pymc_marketing_example_roas_is_recovered_and_the_chains_converge() {
     .unwrap();
     let again2 = bayes::fit(
         &data,
-        &pymc_spec(),
+        &spec(),
         &BayesSettings {
             threads: 4,
             draws: 100,
@@ -412,7 +363,7 @@ fn pymc_marketing_example_roas_is_recovered_and_the_chains_converge() {
 /// one keeps it near the truth and is predicted near its measurement.
 #[test]
 fn lift_tests_move_the_posterior() {
-    let Some(data) = load_pymc() else { return };
+    let Some(data) = load() else { return };
     let effect = |s: &[f64]| {
         let a = Adstock::Geometric {
             alpha: 0.4,
@@ -447,15 +398,15 @@ fn lift_tests_move_the_posterior() {
         tune: 400,
         ..BayesSettings::default()
     };
-    let plain = bayes::fit(&data, &pymc_spec(), &settings, |_, _| {}).unwrap();
+    let plain = bayes::fit(&data, &spec(), &settings, |_, _| {}).unwrap();
     let high = ModelSpec {
         calibration: vec![test(60, 1.3), test(140, 1.3)],
-        ..pymc_spec()
+        ..spec()
     };
     let r_high = bayes::fit(&data, &high, &settings, |_, _| {}).unwrap();
     let honest = ModelSpec {
         calibration: vec![test(60, 1.0), test(140, 1.0)],
-        ..pymc_spec()
+        ..spec()
     };
     let r = bayes::fit(&data, &honest, &settings, |_, _| {}).unwrap();
     for t in &r.result.diagnostics.lift_tests {
@@ -479,7 +430,7 @@ fn lift_tests_move_the_posterior() {
 /// ~280 put the compromise near 6,940), a loose one leaves the data in charge.
 #[test]
 fn roi_prior_is_a_prior_on_roas() {
-    let Some(data) = load_pymc() else { return };
+    let Some(data) = load() else { return };
     let run = |mu: f64, sigma: f64| {
         // The diagonal mass matrix here, the low-rank default elsewhere.
         let mut settings = BayesSettings {
@@ -492,7 +443,7 @@ fn roi_prior_is_a_prior_on_roas() {
         settings
             .priors
             .insert("x1".into(), ChannelPrior::Roi { mu, sigma });
-        let fit = bayes::fit(&data, &pymc_spec(), &settings, |_, _| {}).unwrap();
+        let fit = bayes::fit(&data, &spec(), &settings, |_, _| {}).unwrap();
         fit.result.channels[0].roas
     };
     let tight = run(7000f64.ln(), 0.01);
