@@ -467,6 +467,10 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
         dates: dates.clone(),
         spend: table.spend.iter().cloned().collect(),
         baseline,
+        curve_draws: bayes
+            .as_ref()
+            .map(|b| b.curve_draws.clone())
+            .unwrap_or_default(),
         result,
     };
     let json = crate::mmm_bayes::result_json(&file, bayes.as_ref())?;
@@ -1161,7 +1165,10 @@ fn whatif(args: WhatifArgs) -> Result<ExitCode, String> {
         ]);
     }
     if args.json {
-        let json = serde_json::json!({"periods": args.periods, "kpi": baseline + media, "baseline": baseline, "media": media, "spend": spend_total, "channels": rows});
+        let mut json = serde_json::json!({"periods": args.periods, "kpi": baseline + media, "baseline": baseline, "media": media, "spend": spend_total, "channels": rows});
+        if let Some(p) = &w.posterior {
+            json["posterior"] = serde_json::to_value(p).map_err(|e| e.to_string())?;
+        }
         println!("{json}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -1175,5 +1182,17 @@ fn whatif(args: WhatifArgs) -> Result<ExitCode, String> {
         output::num(Some(media), 0),
         output::num(Some(spend_total), 0),
     );
+    if let Some(p) = &w.posterior {
+        println!(
+            "over the posterior ({} draws of the response curves): media {} (90 % interval {} – {}), {} {} – {}",
+            p.draws,
+            output::num(Some(p.media_mean), 0),
+            output::num(Some(p.media_lower), 0),
+            output::num(Some(p.media_upper), 0),
+            file.kpi,
+            output::num(Some(p.kpi_lower), 0),
+            output::num(Some(p.kpi_upper), 0),
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

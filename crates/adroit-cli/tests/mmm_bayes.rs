@@ -97,6 +97,40 @@ fn bayes_fit_writes_the_contract_and_the_allocator_reads_it() {
         dir.path(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    // A what-if reports the plan's outcome over the posterior draws of the curves: an
+    // interval around the mean-curve answer, from 200 draws.
+    let out = adroit(
+        &[
+            "mmm",
+            "whatif",
+            "--model",
+            "model",
+            "--periods",
+            "8",
+            "--spend",
+            "x1=5000",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &w["posterior"];
+    assert_eq!(p["draws"], 200, "{w}");
+    let (lo, mean, hi) = (
+        p["media_lower"].as_f64().unwrap(),
+        p["media_mean"].as_f64().unwrap(),
+        p["media_upper"].as_f64().unwrap(),
+    );
+    assert!(lo < mean && mean < hi, "{w}");
+    let point = w["media"].as_f64().unwrap();
+    assert!(
+        lo <= point && point <= hi,
+        "the mean-curve answer {point} lies in [{lo}, {hi}]"
+    );
+    assert!(
+        (p["kpi_mean"].as_f64().unwrap() - w["baseline"].as_f64().unwrap() - mean).abs() < 1e-6
+    );
 }
 
 #[test]

@@ -31,6 +31,10 @@ pub struct ResultFile {
     /// Fitted KPI minus media effects per period of the modelling window: what the KPI
     /// would be without media.
     pub baseline: Vec<f64>,
+    /// The channels' response curves at posterior draws (Bayesian fits only): a plan's
+    /// outcome is then reported as a distribution, not only at the mean curves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curve_draws: Vec<Vec<crate::model::ChannelFit>>,
     #[serde(flatten)]
     pub result: MmmResult,
 }
@@ -123,6 +127,23 @@ pub struct WhatIf {
     /// effect of all media / spend; `None` when nothing is spent.
     pub roas: Option<f64>,
     pub channels: Vec<WhatIfChannel>,
+    /// The plan's media effect over the posterior draws (Bayesian fits only; the
+    /// baseline is held at its posterior mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PlanPosterior>,
+}
+
+/// The distribution of a plan's media effect over posterior draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanPosterior {
+    pub draws: usize,
+    pub media_mean: f64,
+    /// The 5 % and 95 % quantiles.
+    pub media_lower: f64,
+    pub media_upper: f64,
+    pub kpi_mean: f64,
+    pub kpi_lower: f64,
+    pub kpi_upper: f64,
 }
 
 impl ResultFile {
@@ -273,6 +294,41 @@ impl ResultFile {
                 roas: (per > 0.0).then(|| effect / (per * n)),
             });
         }
+        let posterior = (!self.curve_draws.is_empty()).then(|| {
+            let mut effects: Vec<f64> = self
+                .curve_draws
+                .iter()
+                .map(|fits| {
+                    self.result
+                        .channels
+                        .iter()
+                        .zip(fits)
+                        .zip(&channels)
+                        .map(|((c, fit), w)| {
+                            PlanCurve::new(*fit, &self.spend[&c.name], periods)
+                                .effect_in_plan(w.spend)
+                        })
+                        .sum::<f64>()
+                })
+                .collect();
+            effects.sort_by(f64::total_cmp);
+            let quantile = |q: f64| {
+                let pos = q * (effects.len() - 1) as f64;
+                let (i, f) = (pos.floor() as usize, pos.fract());
+                effects[i] + f * (effects[(i + 1).min(effects.len() - 1)] - effects[i])
+            };
+            let mean = effects.iter().sum::<f64>() / effects.len() as f64;
+            let (lower, upper) = (quantile(0.05), quantile(0.95));
+            PlanPosterior {
+                draws: effects.len(),
+                media_mean: mean,
+                media_lower: lower,
+                media_upper: upper,
+                kpi_mean: baseline + mean,
+                kpi_lower: baseline + lower,
+                kpi_upper: baseline + upper,
+            }
+        });
         Ok(WhatIf {
             periods,
             baseline_periods: take,
@@ -282,6 +338,7 @@ impl ResultFile {
             spend: spend_total,
             roas: (spend_total > 0.0).then(|| media / spend_total),
             channels,
+            posterior,
         })
     }
 }

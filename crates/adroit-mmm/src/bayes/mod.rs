@@ -239,6 +239,38 @@ pub struct BayesFit {
     pub result: MmmResult,
     pub bayes: BayesSummary,
     pub roas_draws: Vec<Vec<f64>>,
+    /// Every channel's response curve at up to [`CURVE_DRAWS`] posterior draws spread
+    /// evenly over the chains: what a plan's outcome distribution is computed from.
+    pub curve_draws: Vec<Vec<ChannelFit>>,
+}
+
+/// The most posterior draws whose curves are kept for plan outcomes.
+pub const CURVE_DRAWS: usize = 200;
+
+/// A channel's response curve at parameters `theta` (adstock first) and `coef`.
+fn channel_fit(c: &crate::ChannelSpec, theta: &[f64], scale: f64, coef: f64) -> ChannelFit {
+    let adstock = match c.adstock {
+        AdstockKind::RobynGeometric => Adstock::RobynGeometric { theta: theta[0] },
+        _ => Adstock::Geometric {
+            alpha: theta[0],
+            l_max: c.l_max,
+            normalize: true,
+        },
+    };
+    let saturation = match c.saturation {
+        SaturationKind::Logistic => Saturation::Logistic { lambda: theta[1] },
+        SaturationKind::Hill => Saturation::Hill {
+            half: theta[1],
+            slope: theta[2],
+        },
+        SaturationKind::MichaelisMenten => Saturation::MichaelisMenten { half: theta[1] },
+    };
+    ChannelFit {
+        adstock,
+        saturation,
+        scale,
+        coef,
+    }
 }
 
 /// Fits the Bayesian MMM. `progress(done, total)` counts draws (tuning included) over
@@ -451,22 +483,6 @@ fn summarise(
                 .map(|p| mean(&col(&|x| x.theta[j][p])))
                 .collect();
             let names = theta_names(c.adstock, c.saturation);
-            let adstock = match c.adstock {
-                AdstockKind::RobynGeometric => Adstock::RobynGeometric { theta: theta[0] },
-                _ => Adstock::Geometric {
-                    alpha: theta[0],
-                    l_max: c.l_max,
-                    normalize: true,
-                },
-            };
-            let saturation = match c.saturation {
-                SaturationKind::Logistic => Saturation::Logistic { lambda: theta[1] },
-                SaturationKind::Hill => Saturation::Hill {
-                    half: theta[1],
-                    slope: theta[2],
-                },
-                SaturationKind::MichaelisMenten => Saturation::MichaelisMenten { half: theta[1] },
-            };
             ChannelResult {
                 name: c.name.clone(),
                 spend: spends[j],
@@ -492,12 +508,7 @@ fn summarise(
                     .zip(&theta)
                     .map(|(n, v)| (n.to_string(), *v))
                     .collect(),
-                fit: ChannelFit {
-                    adstock,
-                    saturation,
-                    scale: d.channels[j].scale,
-                    coef: mean(&col(&|x| x.coef[j])),
-                },
+                fit: channel_fit(c, &theta, d.channels[j].scale, mean(&col(&|x| x.coef[j]))),
             }
         })
         .collect();
@@ -610,6 +621,18 @@ fn summarise(
             low_bfmi.join(", ")
         ));
     }
+    let stride = all.len().div_ceil(CURVE_DRAWS).max(1);
+    let curve_draws: Vec<Vec<ChannelFit>> = all
+        .iter()
+        .step_by(stride)
+        .map(|x| {
+            spec.channels
+                .iter()
+                .enumerate()
+                .map(|(j, c)| channel_fit(c, &x.theta[j], d.channels[j].scale, x.coef[j]))
+                .collect()
+        })
+        .collect();
     let roas_draws: Vec<Vec<f64>> = (0..k)
         .map(|j| all.iter().map(|x| x.roas[j]).collect())
         .collect();
@@ -703,6 +726,7 @@ fn summarise(
             parameters,
         },
         roas_draws,
+        curve_draws,
     }
 }
 
