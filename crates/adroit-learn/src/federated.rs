@@ -290,7 +290,7 @@ pub fn logistic_site(x: &Matrix, y: &[f64], beta: &[f64]) -> Result<LogisticStat
             r[j + 1] = x.get(i, j);
         }
         let eta: f64 = r.iter().zip(beta).map(|(a, b)| a * b).sum();
-        loss += softplus(eta) - target * eta;
+        loss += crate::linear::softplus(eta) - target * eta;
         let prob = crate::linear::sigmoid(eta);
         let weight = (prob * (1.0 - prob)).max(1e-12);
         for a in 0..d {
@@ -306,14 +306,6 @@ pub fn logistic_site(x: &Matrix, y: &[f64], beta: &[f64]) -> Result<LogisticStat
         gradient,
         hessian,
     })
-}
-
-fn softplus(eta: f64) -> f64 {
-    if eta > 0.0 {
-        eta + (-eta).exp().ln_1p()
-    } else {
-        eta.exp().ln_1p()
-    }
 }
 
 /// The coordinator's memory between logistic rounds.

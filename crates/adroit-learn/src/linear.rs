@@ -286,7 +286,8 @@ pub fn logistic(x: &Matrix, y: &[f64], c: f64, max_iter: usize) -> Result<Linear
     })
 }
 
-fn softplus(eta: f64) -> f64 {
+/// log(1 + e^η), computed stably (also the federated logistic rounds' loss).
+pub(crate) fn softplus(eta: f64) -> f64 {
     if eta > 0.0 {
         eta + (-eta).exp().ln_1p()
     } else {
