@@ -130,6 +130,15 @@ pub struct FitArgs {
     /// the origin).
     #[arg(long)]
     pub select: Option<String>,
+    /// With --data: the geo column of a long table (one row per geo and period): fits
+    /// the Bayesian geo hierarchy (needs --method bayes); results are national, with each
+    /// geo's ROAS in result.json's bayes.geo.
+    #[arg(long, requires = "data")]
+    pub geo: Option<String>,
+    /// With --geo: the population column (one value per geo); KPI and spend are then
+    /// modelled per capita, as in Meridian. Default: every geo counts 1.
+    #[arg(long, requires = "geo")]
+    pub population: Option<String>,
     /// ridge (default: the search above) or bayes (NUTS posterior; flags below).
     #[arg(long, default_value = "ridge")]
     pub method: String,
@@ -339,13 +348,40 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
     m.check()
         .map_err(|e| e.replace("[mmm] ", "[mmm] or its flag: "))?;
     let engine = Engine::new().map_err(|e| e.to_string())?;
-    let mut table = match &config {
-        Some((cfg, base)) => table_from_config(&engine, cfg, base, &args, &m)?,
-        None => table_from_file(&engine, &args, &m)?,
+    let mut geo_tables = None;
+    let mut table = match (&config, &args.geo) {
+        (Some(_), Some(_)) => {
+            return Err("--geo reads a long table given with --data (one row per geo and period); the config's tables are national".into());
+        }
+        (Some((cfg, base)), None) => table_from_config(&engine, cfg, base, &args, &m)?,
+        (None, Some(col)) => {
+            if args.method != "bayes" {
+                return Err(
+                    "--geo fits the Bayesian geo hierarchy: add --method bayes (the ridge MMM is national)"
+                        .into(),
+                );
+            }
+            let geos = geo_tables_from_file(&engine, &args, &m, col)?;
+            let origin = args
+                .data
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string());
+            let mut national = geos.national(&origin, args.kpi.as_deref().unwrap_or("kpi"));
+            if let Some(path) = &args.experiments {
+                national.lift_tests = lift_tests(&engine, path, &national.dates)?;
+            }
+            geo_tables = Some(geos);
+            national
+        }
+        (None, None) => table_from_file(&engine, &args, &m)?,
     };
+    // Holidays and text series are national: every geo gets them too.
     if let (Some(path), Some(country)) = (&m.holidays, &m.country) {
         let col = holiday_counts(&engine, Path::new(path), country, &table.dates)?;
-        table.events.push((format!("holidays_{country}"), col));
+        each_table(&mut table, &mut geo_tables, &mut |t| {
+            t.events.push((format!("holidays_{country}"), col.clone()));
+            Ok(())
+        })?;
     }
     if let Some(path) = &m.text_trends {
         let wanted = if m.text_controls.is_empty() {
@@ -353,17 +389,19 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
         } else {
             m.text_controls.clone()
         };
-        table.controls.extend(text_series(
-            &engine,
-            Path::new(path),
-            &wanted,
-            &table.dates,
-        )?);
+        let series = text_series(&engine, Path::new(path), &wanted, &table.dates)?;
+        each_table(&mut table, &mut geo_tables, &mut |t| {
+            t.controls.extend(series.iter().cloned());
+            Ok(())
+        })?;
     }
-    let history = match &m.window {
-        Some(w) => table.window(w)?,
-        None => 0,
-    };
+    let mut history = 0;
+    if let Some(w) = &m.window {
+        each_table(&mut table, &mut geo_tables, &mut |t| {
+            history = t.window(w)?;
+            Ok(())
+        })?;
+    }
     let origin = table.origin.clone();
     let channels: Vec<String> = table.spend.iter().map(|(n, _)| n.clone()).collect();
     let mut spec = match &m.spec {
@@ -438,8 +476,31 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
         },
         ..FitSettings::default()
     };
-    let bayes =
-        crate::mmm_bayes::fit(&args, m.seed, &data, &spec).map_err(|e| format!("{origin}: {e}"))?;
+    let bayes = match &geo_tables {
+        Some(g) => {
+            let panel = adroit_mmm::bayes::GeoPanel {
+                names: g.names.clone(),
+                population: g.population.clone(),
+                tables: g
+                    .tables
+                    .iter()
+                    .map(|t| MmmData {
+                        days: data.days.clone(),
+                        kpi: t.kpi.clone(),
+                        spend: t.spend.iter().map(|(_, v)| v.clone()).collect(),
+                        controls: t.controls.iter().map(|(_, v)| v.clone()).collect(),
+                        events: t.events.iter().map(|(_, v)| v.clone()).collect(),
+                    })
+                    .collect(),
+            };
+            Some(
+                crate::mmm_bayes::fit_geo(&args, m.seed, &panel, &spec)
+                    .map_err(|e| format!("{origin}: {e}"))?,
+            )
+        }
+        None => crate::mmm_bayes::fit(&args, m.seed, &data, &spec)
+            .map_err(|e| format!("{origin}: {e}"))?,
+    };
     let bar = progress_bar();
     let result = match &bayes {
         Some(b) => b.result.clone(),
@@ -455,7 +516,11 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let dates: Vec<String> = table.dates.iter().map(|d| d.to_string()).collect();
-    let (names, cols) = result.decomposition(&data);
+    // A geo model's decomposition is the geos' sum; the national curves cannot give it.
+    let (names, cols) = match bayes.as_ref().and_then(|b| b.decomposition.clone()) {
+        Some(d) => d,
+        None => result.decomposition(&data),
+    };
     let media_from = names.len() - data.spend.len();
     let baseline: Vec<f64> = (0..data.periods() - history)
         .map(|t| cols[..media_from].iter().map(|c| c[t]).sum())
@@ -487,6 +552,19 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
     Ok((file, seconds))
 }
 
+/// `f` on the national table and on every geo's.
+fn each_table(
+    table: &mut Table,
+    geos: &mut Option<GeoTables>,
+    f: &mut dyn FnMut(&mut Table) -> Result<(), String>,
+) -> Result<(), String> {
+    f(table)?;
+    for t in geos.iter_mut().flat_map(|g| &mut g.tables) {
+        f(t)?;
+    }
+    Ok(())
+}
+
 /// The table from `--data`: rows sorted by date, one per period, numbers checked with
 /// the file's row numbers.
 fn table_from_file(
@@ -494,16 +572,174 @@ fn table_from_file(
     args: &FitArgs,
     m: &adroit_config::MmmSettings,
 ) -> Result<Table, String> {
-    let (Some(path), Some(date_col), Some(kpi_col)) = (&args.data, &args.date, &args.kpi) else {
+    let (Some(path), Some(_), Some(_)) = (&args.data, &args.date, &args.kpi) else {
         return Err("give --data FILE --date COLUMN --kpi COLUMN, or --config adroit.toml".into());
     };
     let origin = path.display().to_string();
     let frame = load_frame(engine, path)?;
-    let raw_dates = strings(&frame, date_col, &origin)?;
-    let mut rows: Vec<(chrono::NaiveDate, usize)> = Vec::with_capacity(raw_dates.len());
-    for (i, d) in raw_dates.iter().enumerate() {
+    let all: Vec<usize> = (0..frame.rows()).collect();
+    let mut table = rows_table(&frame, &all, &origin, "", args, m)?;
+    if let Some(path) = &args.experiments {
+        table.lift_tests = lift_tests(engine, path, &table.dates)?;
+    }
+    Ok(table)
+}
+
+/// A geo panel from `--data --geo COL [--population COL]`: one table per geo (rows in
+/// order of the geos' first appearance), the same periods in every geo, and each
+/// geo's population (constant within the geo; 1 without `--population`).
+struct GeoTables {
+    names: Vec<String>,
+    population: Vec<f64>,
+    tables: Vec<Table>,
+}
+
+fn geo_tables_from_file(
+    engine: &Engine,
+    args: &FitArgs,
+    m: &adroit_config::MmmSettings,
+    geo_col: &str,
+) -> Result<GeoTables, String> {
+    let Some(path) = &args.data else {
+        return Err(
+            "--geo reads a long table: give --data FILE --date COLUMN --kpi COLUMN --geo COLUMN"
+                .into(),
+        );
+    };
+    let origin = path.display().to_string();
+    let frame = load_frame(engine, path)?;
+    let geos = strings(&frame, geo_col, &origin)?;
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, g) in geos.iter().enumerate() {
+        let g = g.as_deref().ok_or_else(|| {
+            format!(
+                "{origin} row {}, column `{geo_col}`: the geo is empty",
+                frame.source_row(i)
+            )
+        })?;
+        match groups.iter_mut().find(|(name, _)| name == g) {
+            Some((_, rows)) => rows.push(i),
+            None => groups.push((g.to_string(), vec![i])),
+        }
+    }
+    let population = match &args.population {
+        Some(col) => {
+            let values = numeric(&frame, col, &origin)?;
+            groups
+                .iter()
+                .map(|(name, rows)| {
+                    let first = values[rows[0]];
+                    for &i in rows {
+                        let v = values[i];
+                        if !(v > 0.0 && v.is_finite()) {
+                            return Err(format!(
+                                "{origin} row {}, column `{col}`: population {v} of geo {name} is not a positive number",
+                                frame.source_row(i)
+                            ));
+                        }
+                        if (v - first).abs() > 1e-9 * first {
+                            return Err(format!(
+                                "{origin} row {}, column `{col}`: geo {name} has population {v} here and {first} in row {}; give one population per geo",
+                                frame.source_row(i),
+                                frame.source_row(rows[0])
+                            ));
+                        }
+                    }
+                    Ok(first)
+                })
+                .collect::<Result<Vec<f64>, String>>()?
+        }
+        None => vec![1.0; groups.len()],
+    };
+    let mut tables = Vec::with_capacity(groups.len());
+    for (name, rows) in &groups {
+        let table = rows_table(&frame, rows, &origin, &format!(" (geo {name})"), args, m)?;
+        if let Some(first) = tables.first().map(|t: &Table| &t.dates)
+            && *first != table.dates
+        {
+            return Err(format!(
+                "{origin}: geo {name} has {} periods from {} to {}, geo {} has {} from {} to {}; every geo needs the same periods",
+                table.dates.len(),
+                table.dates.first().map_or(String::new(), |d| d.to_string()),
+                table.dates.last().map_or(String::new(), |d| d.to_string()),
+                groups[0].0,
+                first.len(),
+                first.first().map_or(String::new(), |d| d.to_string()),
+                first.last().map_or(String::new(), |d| d.to_string()),
+            ));
+        }
+        tables.push(table);
+    }
+    Ok(GeoTables {
+        names: groups.into_iter().map(|(name, _)| name).collect(),
+        population,
+        tables,
+    })
+}
+
+/// Named columns of a table (spend per channel, controls, events).
+type Columns = Vec<(String, Vec<f64>)>;
+
+impl GeoTables {
+    /// The national table: KPI and spend summed over geos, controls averaged weighted
+    /// by population, events as they are (national).
+    fn national(&self, origin: &str, kpi_name: &str) -> Table {
+        let first = &self.tables[0];
+        let total: f64 = self.population.iter().sum();
+        let n = first.dates.len();
+        let combine = |pick: &dyn Fn(&Table) -> &Columns, weighted: bool| {
+            pick(first)
+                .iter()
+                .enumerate()
+                .map(|(k, (name, _))| {
+                    let col = (0..n)
+                        .map(|t| {
+                            self.tables
+                                .iter()
+                                .zip(&self.population)
+                                .map(|(tab, p)| {
+                                    pick(tab)[k].1[t] * if weighted { p / total } else { 1.0 }
+                                })
+                                .sum()
+                        })
+                        .collect();
+                    (name.clone(), col)
+                })
+                .collect()
+        };
+        Table {
+            origin: origin.to_string(),
+            kpi_name: kpi_name.to_string(),
+            dates: first.dates.clone(),
+            kpi: (0..n)
+                .map(|t| self.tables.iter().map(|tab| tab.kpi[t]).sum())
+                .collect(),
+            spend: combine(&|t| &t.spend, false),
+            controls: combine(&|t| &t.controls, true),
+            events: first.events.clone(),
+            lift_tests: Vec::new(),
+        }
+    }
+}
+
+/// The table of `rows` of `frame` (all of them, or one geo's, named by `what` in
+/// errors): sorted by date, one row per period.
+fn rows_table(
+    frame: &Frame,
+    rows_of: &[usize],
+    origin: &str,
+    what: &str,
+    args: &FitArgs,
+    m: &adroit_config::MmmSettings,
+) -> Result<Table, String> {
+    let (Some(date_col), Some(kpi_col)) = (&args.date, &args.kpi) else {
+        return Err("give --data FILE --date COLUMN --kpi COLUMN, or --config adroit.toml".into());
+    };
+    let raw_dates = strings(frame, date_col, origin)?;
+    let mut rows: Vec<(chrono::NaiveDate, usize)> = Vec::with_capacity(rows_of.len());
+    for &i in rows_of {
         let row = frame.source_row(i);
-        let d = d
+        let d = raw_dates[i]
             .as_deref()
             .ok_or_else(|| format!("{origin} row {row}, column `{date_col}`: the date is empty"))?;
         let date = parse_date(d).ok_or_else(|| {
@@ -516,7 +752,7 @@ fn table_from_file(
     rows.sort();
     if let Some(w) = rows.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(format!(
-            "{origin}: two rows for {} (rows {} and {}): the table needs one row per period; aggregate it first, or give --config so adroit builds the periods from the media and kpi tables",
+            "{origin}{what}: two rows for {} (rows {} and {}): the table needs one row per period; aggregate it first, give --geo COLUMN for a geo panel, or give --config so adroit builds the periods from the media and kpi tables",
             w[0].0,
             frame.source_row(w[0].1),
             frame.source_row(w[1].1)
@@ -524,12 +760,12 @@ fn table_from_file(
     }
     let order: Vec<usize> = rows.iter().map(|r| r.1).collect();
     // Name the row of a bad value in the file's own numbering.
-    let column = |name: &str, what: &str| -> Result<Vec<f64>, String> {
-        let v = numeric(&frame, name, &origin)?;
+    let column = |name: &str, hint: &str| -> Result<Vec<f64>, String> {
+        let v = numeric(frame, name, origin)?;
         let v: Vec<f64> = order.iter().map(|&i| v[i]).collect();
         if let Some(t) = v.iter().position(|x| !x.is_finite()) {
             return Err(format!(
-                "{origin} row {}, column `{name}`: empty or not a number; {what}",
+                "{origin} row {}, column `{name}`: empty or not a number; {hint}",
                 frame.source_row(order[t])
             ));
         }
@@ -555,24 +791,19 @@ fn table_from_file(
         .collect::<Result<_, String>>()?;
     let mut events = Vec::new();
     for name in &args.events {
-        for (label, col) in event_dummies(&frame, name, &origin)? {
+        for (label, col) in event_dummies(frame, name, origin)? {
             events.push((label, order.iter().map(|&i| col[i]).collect()));
         }
     }
-    let dates: Vec<chrono::NaiveDate> = rows.iter().map(|r| r.0).collect();
-    let lift_tests = match &args.experiments {
-        Some(path) => lift_tests(engine, path, &dates)?,
-        None => Vec::new(),
-    };
     Ok(Table {
-        origin,
+        origin: origin.to_string(),
         kpi_name: kpi_col.clone(),
-        dates,
+        dates: rows.iter().map(|r| r.0).collect(),
         kpi,
         spend,
         controls,
         events,
-        lift_tests,
+        lift_tests: Vec::new(),
     })
 }
 
@@ -1057,17 +1288,22 @@ pub fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
     let out = args
         .out
         .unwrap_or_else(|| args.model.join("allocation.json"));
+    let posterior = file.allocation_posterior(&result, args.periods);
     #[derive(Serialize)]
     struct AllocationFile<'a> {
         model: String,
         periods: usize,
         #[serde(flatten)]
         allocation: &'a Allocation,
+        /// Bayesian models: the outcome over posterior draws of the curves.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        posterior: Option<adroit_mmm::file::AllocationPosterior>,
     }
     let json = serde_json::to_vec_pretty(&AllocationFile {
         model: args.model.display().to_string(),
         periods: args.periods,
         allocation: &result,
+        posterior: posterior.clone(),
     })
     .map_err(|e| e.to_string())?;
     output::write_atomic(&out, &json)?;
@@ -1110,6 +1346,22 @@ pub fn allocate_cmd(args: AllocateArgs) -> Result<ExitCode, String> {
             result.total_response / result.current_response.max(f64::MIN_POSITIVE) - 1.0
         )),
     );
+    if let Some(p) = &posterior {
+        println!(
+            "over the posterior ({} draws of the response curves): response {} ({} – {}) → {} ({} – {}); gain {} (90 % interval {} – {}), the new split earns more in {:.0} % of draws",
+            p.gain.draws,
+            output::num(Some(p.current.mean), 0),
+            output::num(Some(p.current.lower), 0),
+            output::num(Some(p.current.upper), 0),
+            output::num(Some(p.optimal.mean), 0),
+            output::num(Some(p.optimal.lower), 0),
+            output::num(Some(p.optimal.upper), 0),
+            output::num(Some(p.gain.mean), 0),
+            output::num(Some(p.gain.lower), 0),
+            output::num(Some(p.gain.upper), 0),
+            p.probability_of_gain * 100.0
+        );
+    }
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -45,6 +45,18 @@ pub struct BayesArgs {
     /// which their standard errors follow.
     #[arg(long)]
     pub lift_interval: Option<f64>,
+    /// Bayes with --geo: scale of the half-normal prior on each channel's spread of log
+    /// effects across geos (default 1, Meridian's).
+    #[arg(long)]
+    pub geo_spread: Option<f64>,
+    /// Bayes with --geo: trend, seasonality and events instead of one effect per period
+    /// shared by the geos (the default, Meridian's for geo data).
+    #[arg(long)]
+    pub no_time_effects: bool,
+    /// Bayes with --geo: sample the geo effects centred (suits wide spreads that long
+    /// series pin down; the default non-centred suits spreads near zero).
+    #[arg(long)]
+    pub centred: bool,
 }
 
 /// The settings of `--method bayes` from the flags.
@@ -57,6 +69,9 @@ fn settings(a: &BayesArgs, seed: u64) -> Result<BayesSettings, String> {
         threads: a.threads.unwrap_or(d.threads),
         target_accept: a.target_accept.unwrap_or(d.target_accept),
         lift_interval: a.lift_interval.unwrap_or(d.lift_interval),
+        geo_spread_sd: a.geo_spread.unwrap_or(d.geo_spread_sd),
+        time_effects: !a.no_time_effects,
+        geo_centered: a.centred,
         seed,
         ..d
     };
@@ -143,18 +158,96 @@ pub fn fit(
         "bayes" => {}
         other => return Err(format!("--method {other}: use ridge or bayes")),
     }
+    sample(args, seed, |settings, progress| {
+        bayes::fit(data, spec, settings, progress)
+    })
+    .map(Some)
+}
+
+/// Samples with the flags' settings behind a progress bar of draws, then prints.
+fn sample(
+    args: &FitArgs,
+    seed: u64,
+    fit: impl FnOnce(&BayesSettings, &(dyn Fn(usize, usize) + Sync)) -> Result<BayesFit, String>,
+) -> Result<BayesFit, String> {
     let settings = settings(&args.bayes, seed)?;
     let bar = progress_bar();
-    let fit = bayes::fit(data, spec, &settings, |done, total| {
+    let fit = fit(&settings, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
     print(&fit);
-    Ok(Some(fit))
+    Ok(fit)
+}
+
+/// `--method bayes --geo`: samples the geo hierarchy and prints the national ROAS, each
+/// geo's, and the diagnostics.
+pub fn fit_geo(
+    args: &FitArgs,
+    seed: u64,
+    panel: &bayes::GeoPanel,
+    spec: &ModelSpec,
+) -> Result<BayesFit, String> {
+    sample(args, seed, |settings, progress| {
+        bayes::fit_geo(panel, spec, settings, progress)
+    })
+}
+
+/// Each geo's ROAS (or CPA) per channel with its interval, and how far the national
+/// curves are from the geos' summed response.
+fn print_geos(fit: &BayesFit) {
+    let Some(geo) = &fit.bayes.geo else { return };
+    let count = fit.result.spec.kpi_is_count;
+    let mut t = output::table();
+    let mut header = vec!["geo".to_string(), "population".into()];
+    header.extend(
+        fit.result
+            .channels
+            .iter()
+            .map(|c| format!("{} {}", c.name, if count { "CPA" } else { "ROAS" })),
+    );
+    t.set_header(header);
+    for g in &geo.geos {
+        let mut row = vec![g.name.clone(), output::num(Some(g.population), 0)];
+        for c in &g.channels {
+            row.push(match c.roas {
+                Some(r) if count => format!(
+                    "{} ({}–{})",
+                    output::num(Some(1.0 / r.value), 2),
+                    output::num(Some(1.0 / r.upper), 2),
+                    output::num(Some(1.0 / r.lower), 2)
+                ),
+                Some(r) => format!(
+                    "{} ({}–{})",
+                    output::num(Some(r.value), 2),
+                    output::num(Some(r.lower), 2),
+                    output::num(Some(r.upper), 2)
+                ),
+                None => "no spend".into(),
+            });
+        }
+        t.add_row(row);
+    }
+    println!("{t}");
+    println!(
+        "geo hierarchy over {} geos{}; national curves match the geos' summed response within {}",
+        geo.geos.len(),
+        if geo.time_effects {
+            ", one effect per period shared by the geos"
+        } else {
+            ""
+        },
+        geo.curve_error
+            .iter()
+            .map(|(c, e)| format!("{c} {:.1} %", e * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 fn print(fit: &BayesFit) {
+    print_geos(fit);
     let r = &fit.result;
     let b = &fit.bayes;
     let pct = b.settings.interval * 100.0;

@@ -294,41 +294,29 @@ impl ResultFile {
                 roas: (per > 0.0).then(|| effect / (per * n)),
             });
         }
-        let posterior = (!self.curve_draws.is_empty()).then(|| {
-            let mut effects: Vec<f64> = self
-                .curve_draws
-                .iter()
-                .map(|fits| {
-                    self.result
-                        .channels
+        let posterior = self
+            .draw_totals(
+                periods,
+                |c| {
+                    channels
                         .iter()
-                        .zip(fits)
-                        .zip(&channels)
-                        .map(|((c, fit), w)| {
-                            PlanCurve::new(*fit, &self.spend[&c.name], periods)
-                                .effect_in_plan(w.spend)
-                        })
-                        .sum::<f64>()
-                })
-                .collect();
-            effects.sort_by(f64::total_cmp);
-            let quantile = |q: f64| {
-                let pos = q * (effects.len() - 1) as f64;
-                let (i, f) = (pos.floor() as usize, pos.fract());
-                effects[i] + f * (effects[(i + 1).min(effects.len() - 1)] - effects[i])
-            };
-            let mean = effects.iter().sum::<f64>() / effects.len() as f64;
-            let (lower, upper) = (quantile(0.05), quantile(0.95));
-            PlanPosterior {
-                draws: effects.len(),
-                media_mean: mean,
-                media_lower: lower,
-                media_upper: upper,
-                kpi_mean: baseline + mean,
-                kpi_lower: baseline + lower,
-                kpi_upper: baseline + upper,
-            }
-        });
+                        .find(|w| w.channel == c)
+                        .map_or(0.0, |w| w.spend)
+                },
+                false,
+            )
+            .map(|effects| {
+                let media = Interval::of(effects);
+                PlanPosterior {
+                    draws: media.draws,
+                    media_mean: media.mean,
+                    media_lower: media.lower,
+                    media_upper: media.upper,
+                    kpi_mean: baseline + media.mean,
+                    kpi_lower: baseline + media.lower,
+                    kpi_upper: baseline + media.upper,
+                }
+            });
         Ok(WhatIf {
             periods,
             baseline_periods: take,
@@ -341,6 +329,118 @@ impl ResultFile {
             posterior,
         })
     }
+}
+
+impl ResultFile {
+    /// Per posterior draw of the curves (Bayesian fits only): the plan's total over
+    /// channels, each channel spending `spend(channel)` over `periods` periods — its
+    /// effect inside the plan (`incremental = false`, what the KPI of those periods
+    /// shows) or its incremental response with the carry-over after it
+    /// (`incremental = true`, what the allocator maximises).
+    fn draw_totals(
+        &self,
+        periods: usize,
+        spend: impl Fn(&str) -> f64,
+        incremental: bool,
+    ) -> Option<Vec<f64>> {
+        use crate::allocate::ResponseCurve;
+        (!self.curve_draws.is_empty()).then(|| {
+            self.curve_draws
+                .iter()
+                .map(|fits| {
+                    self.result
+                        .channels
+                        .iter()
+                        .zip(fits)
+                        .map(|(c, fit)| {
+                            let curve = PlanCurve::new(*fit, &self.spend[&c.name], periods);
+                            let s = spend(&c.name);
+                            if incremental {
+                                curve.response(s)
+                            } else {
+                                curve.effect_in_plan(s)
+                            }
+                        })
+                        .sum::<f64>()
+                })
+                .collect()
+        })
+    }
+
+    /// The distribution of an allocation's outcome over the posterior draws of the
+    /// curves (Bayesian fits only): the current and the optimal plan's response, and
+    /// the gain of moving, draw by draw — so that "the new split earns more" comes with
+    /// the probability that it does.
+    pub fn allocation_posterior(
+        &self,
+        allocation: &Allocation,
+        periods: usize,
+    ) -> Option<AllocationPosterior> {
+        let spend_of = |optimal: bool| {
+            move |name: &str| {
+                allocation
+                    .channels
+                    .iter()
+                    .find(|c| c.name == name)
+                    .map_or(0.0, |c| {
+                        if optimal {
+                            c.optimal_spend
+                        } else {
+                            c.current_spend
+                        }
+                    })
+            }
+        };
+        let current = self.draw_totals(periods, spend_of(false), true)?;
+        let optimal = self.draw_totals(periods, spend_of(true), true)?;
+        let gain: Vec<f64> = optimal.iter().zip(&current).map(|(o, c)| o - c).collect();
+        let better = gain.iter().filter(|g| **g > 0.0).count() as f64 / gain.len() as f64;
+        Some(AllocationPosterior {
+            current: Interval::of(current),
+            optimal: Interval::of(optimal),
+            gain: Interval::of(gain),
+            probability_of_gain: better,
+        })
+    }
+}
+
+/// A quantity's posterior: mean and the central 90 % interval over the draws.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub draws: usize,
+    pub mean: f64,
+    /// The 5 % and 95 % quantiles.
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl Interval {
+    fn of(mut values: Vec<f64>) -> Interval {
+        values.sort_by(f64::total_cmp);
+        let quantile = |q: f64| {
+            let pos = q * (values.len() - 1) as f64;
+            let (i, f) = (pos.floor() as usize, pos.fract());
+            values[i] + f * (values[(i + 1).min(values.len() - 1)] - values[i])
+        };
+        Interval {
+            draws: values.len(),
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+            lower: quantile(0.05),
+            upper: quantile(0.95),
+        }
+    }
+}
+
+/// An allocation's outcome over the posterior: each plan's incremental response
+/// (with its carry-over, as the allocator counts it), the gain, and how often the
+/// optimal plan beats the current one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocationPosterior {
+    pub current: Interval,
+    pub optimal: Interval,
+    pub gain: Interval,
+    /// Share of posterior draws in which the optimal plan earns more than the current.
+    pub probability_of_gain: f64,
 }
 
 #[cfg(test)]

@@ -171,6 +171,9 @@ pub async fn optimize(
     let mut v = serde_json::to_value(&allocation).map_err(|e| ApiError::internal(e.to_string()))?;
     v["periods"] = json!(periods);
     v["objective"] = json!(target);
+    if let Some(p) = file.allocation_posterior(&allocation, periods) {
+        v["posterior"] = serde_json::to_value(p).map_err(|e| ApiError::internal(e.to_string()))?;
+    }
     Ok(Json(v).into_response())
 }
 

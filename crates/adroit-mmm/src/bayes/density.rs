@@ -2,20 +2,31 @@
 //! gradient (analytic, by hand: every transform's derivative is written out and
 //! chained; checked against central finite differences in the tests).
 //!
-//! Scales: the KPI is divided by its largest absolute value in the fitting window
-//! (`y_scale`, PyMC-Marketing's MaxAbsScaler), each channel's spend by its largest
-//! value (the ridge's saturation `scale`), controls by their largest absolute value;
-//! the trend runs 0 → 1 and the Fourier terms and events are used as they are.
+//! One density serves the national model and the geo hierarchy: national data is one
+//! geo of population 1 without the hierarchy's parameters, so both run the same code.
+//!
+//! Scales: the KPI per capita (KPI ÷ the geo's population) is divided by its largest
+//! absolute value over geos and the fitting window (`y_scale`, PyMC-Marketing's
+//! MaxAbsScaler), each channel's spend per capita by its largest value over geos and
+//! periods (`scale`, so every geo shares one saturation curve on per-capita spend, as
+//! in Meridian), controls by their largest absolute value; the trend runs 0 → 1 and the
+//! Fourier terms and events are used as they are.
 //!
 //! Parameters, in vector order: per channel its adstock rate (`logit alpha`, or
 //! `logit theta` for Robyn's geometric), its saturation parameters (`log lambda`;
 //! `log half`, `log slope`; `log half`) and its effect as `log ROI` over the fitting
-//! window, whatever the prior: the coefficient is `beta = ROI · spend / (y_scale · S(θ))`
-//! with `S` the window's sum of the saturated spend. The data pin the ROI down far
-//! better than `beta`, which trades off against the saturation's parameters (a banana
-//! in `(log lambda, log beta)`); sampling ROI straightens it. A prior on `beta` then
-//! carries the Jacobian `∂beta/∂log ROI = beta`. Then the intercept and one coefficient
-//! per base column (free), then `log sigma`.
+//! window, whatever the prior; with geos, then `log eta` (the spread of the channel's
+//! effect across geos) and one standard normal `z_g` per geo. A geo's coefficient is
+//! `beta_g = beta · e^(eta z_g)` (Meridian's log-normal hierarchy, non-centred), and
+//! the level `beta` follows from the ROI over all geos:
+//! `beta = ROI · spend / (y_scale · Σ_g pop_g e^(eta z_g) S_g(θ))`, `S_g` the window's
+//! sum of geo g's saturated spend. The data pin the ROI down far better than `beta`,
+//! which trades off against the saturation's parameters (a banana in
+//! `(log lambda, log beta)`); sampling ROI straightens it. A prior on `beta` then
+//! carries the Jacobian `∂beta/∂log ROI = beta`. Then one intercept per geo, one
+//! coefficient per base column (shared by the geos), with time effects the free
+//! parameters of one effect per period of the window summing to zero (shared by the
+//! geos; see [`Density::time_effects`]), then `log sigma`.
 
 use super::{BayesSettings, ChannelPrior};
 use crate::model::{Base, MmmData};
@@ -32,10 +43,13 @@ pub(crate) struct ChannelLayout {
     /// Number of saturation parameters (1 or 2).
     pub n_sat: usize,
     pub prior: ChannelPrior,
-    /// Largest spend (saturation acts on adstock / scale).
+    /// Largest spend per capita over geos and periods (saturation acts on adstock / scale).
     pub scale: f64,
-    /// Spend over the fitting window (the ROI prior's denominator).
+    /// Spend over the fitting window, all geos (the ROI's denominator).
     pub window_spend: f64,
+    /// With geos: index of `log eta`, followed by the `G − 1` free parameters of the
+    /// geos' `z_g`, which sum to zero (see [`zero_sum`]).
+    pub spread_at: Option<usize>,
 }
 
 impl ChannelLayout {
@@ -48,6 +62,23 @@ impl ChannelLayout {
     }
 }
 
+/// One geo's table and design: what [`Density::new`] reads.
+pub(crate) struct GeoInput<'a> {
+    pub data: &'a MmmData,
+    pub base: &'a Base,
+    pub population: f64,
+}
+
+/// A lift test: the channel, its scaled spend per geo without the test's periods, the
+/// measured lift and its standard error (KPI units, all geos).
+#[derive(Debug, Clone)]
+pub(crate) struct Lift {
+    pub channel: usize,
+    pub without: Vec<Vec<f64>>,
+    pub lift: f64,
+    pub se: f64,
+}
+
 /// Everything the density needs, built once.
 #[derive(Debug, Clone)]
 pub(crate) struct Density {
@@ -56,21 +87,29 @@ pub(crate) struct Density {
     pub start: usize,
     pub end: usize,
     pub y_scale: f64,
-    /// Scaled KPI on every period.
-    pub y: Vec<f64>,
-    /// Scaled spend per channel (÷ scale).
-    pub x: Vec<Vec<f64>>,
+    /// Population per geo (national: one geo of 1).
+    pub pop: Vec<f64>,
+    /// Scaled KPI per capita, per geo and period.
+    pub y: Vec<Vec<f64>>,
+    /// Scaled spend per capita, per geo, channel and period (÷ the channel's scale).
+    pub x: Vec<Vec<Vec<f64>>>,
     pub channels: Vec<ChannelLayout>,
-    /// Base columns on the model's scale, and the factor each was divided by.
-    pub base: Vec<Vec<f64>>,
+    /// Base columns on the model's scale per geo, and the factor each was divided by.
+    pub base: Vec<Vec<Vec<f64>>>,
     pub base_div: Vec<f64>,
+    /// The geos' intercepts start here; the base coefficients follow them.
     pub intercept_at: usize,
+    pub base_at: usize,
+    /// The free parameters of the time effects, one fewer than the window's periods
+    /// (geo models; see [`Density::time_effects`]).
+    pub time_at: Option<usize>,
     pub sigma_at: usize,
     pub dim: usize,
-    /// Lift tests: channel index, scaled spend without the test periods, measured lift
-    /// and standard error (KPI units).
-    pub lifts: Vec<(usize, Vec<f64>, f64, f64)>,
+    pub lifts: Vec<Lift>,
     pub priors: Priors,
+    /// Geo effects centred (`z_g` is the log multiplier, `~ Normal(0, eta)`) rather
+    /// than non-centred (`z_g ~ Normal(0, 1)`, log multiplier `eta z_g`).
+    pub centered: bool,
 }
 
 /// Hyperparameters of the priors (on the scaled model).
@@ -84,10 +123,12 @@ pub(crate) struct Priors {
     pub half: (f64, f64),
     /// Gamma(shape, rate) on the Hill slope.
     pub slope: (f64, f64),
-    /// Normal(0, sd) on the intercept and base coefficients.
+    /// Normal(0, sd) on the intercepts, base coefficients and time effects.
     pub base_sd: f64,
     /// HalfNormal(sd) on sigma.
     pub sigma_sd: f64,
+    /// HalfNormal(sd) on each channel's spread of effects across geos.
+    pub spread_sd: f64,
 }
 
 /// One channel's transformed series and its derivatives by the unconstrained
@@ -100,6 +141,21 @@ pub(crate) struct Transformed {
     pub dsat: Vec<Vec<f64>>,
 }
 
+/// A channel's effect at one point: the level `beta`, each geo's multiplier
+/// `e_g = e^(eta z_g)` (`beta_g = beta · e_g`), and the derivatives of `beta` by the
+/// transform parameters, the geos' `z` and `eta`.
+#[derive(Debug, Clone)]
+pub(crate) struct Effect {
+    pub beta: f64,
+    pub mult: Vec<f64>,
+    pub eta: f64,
+    /// The geos' `z_g`, summing to zero.
+    pub z: Vec<f64>,
+    pub dtheta: Vec<f64>,
+    pub dz: Vec<f64>,
+    pub deta: f64,
+}
+
 pub(crate) fn sigmoid(u: f64) -> f64 {
     if u >= 0.0 {
         1.0 / (1.0 + (-u).exp())
@@ -110,25 +166,41 @@ pub(crate) fn sigmoid(u: f64) -> f64 {
 }
 
 impl Density {
+    /// The density of `geos` (one for the national model: population 1 and no
+    /// hierarchy). `time_effects`: one shared effect per period (geo models only; the
+    /// base columns should then vary across geos).
     pub fn new(
-        data: &MmmData,
+        geos: &[GeoInput],
         spec: &ModelSpec,
-        base: &Base,
         settings: &BayesSettings,
+        time_effects: bool,
     ) -> Result<Density, String> {
-        let n = data.periods();
+        let first = geos.first().ok_or("no geos")?;
+        let n = first.data.periods();
+        let n_geos = geos.len();
+        let hierarchy = n_geos > 1;
         let start = spec.history;
         let end = n - spec.holdout;
-        let y_scale = data.kpi[start..end]
-            .iter()
-            .fold(0.0f64, |m, v| m.max(v.abs()));
+        for g in geos {
+            if !(g.population > 0.0 && g.population.is_finite()) {
+                return Err(format!(
+                    "population {} is not a positive number",
+                    g.population
+                ));
+            }
+        }
+        let y_scale = geos.iter().fold(0.0f64, |m, g| {
+            g.data.kpi[start..end]
+                .iter()
+                .fold(m, |m, v| m.max((v / g.population).abs()))
+        });
         if y_scale <= 0.0 {
             return Err("the KPI is zero in every period of the fitting window".into());
         }
         let mut at = 0;
         let mut channels = Vec::new();
-        let mut x: Vec<Vec<f64>> = Vec::new();
-        for (c, s) in spec.channels.iter().zip(&data.spend) {
+        let mut x: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n_geos];
+        for (j, c) in spec.channels.iter().enumerate() {
             match c.adstock {
                 AdstockKind::Geometric | AdstockKind::RobynGeometric => {}
                 other => {
@@ -142,8 +214,15 @@ impl Density {
                 SaturationKind::Hill => 2,
                 SaturationKind::Logistic | SaturationKind::MichaelisMenten => 1,
             };
-            let scale = s.iter().cloned().fold(0.0, f64::max);
-            let window_spend: f64 = s[start..end].iter().sum();
+            let scale = geos.iter().fold(0.0, |m: f64, g| {
+                g.data.spend[j]
+                    .iter()
+                    .fold(m, |m, v| m.max(v / g.population))
+            });
+            let window_spend: f64 = geos
+                .iter()
+                .map(|g| g.data.spend[j][start..end].iter().sum::<f64>())
+                .sum();
             if window_spend <= 0.0 {
                 return Err(format!(
                     "channel {}: no spend in the fitting window (after the history, before the holdout), so its return cannot be estimated",
@@ -172,6 +251,7 @@ impl Density {
                 }
                 _ => {}
             }
+            let spread_at = hierarchy.then_some(at + 2 + n_sat);
             channels.push(ChannelLayout {
                 adstock: c.adstock,
                 saturation: c.saturation,
@@ -181,25 +261,48 @@ impl Density {
                 prior,
                 scale,
                 window_spend,
+                spread_at,
             });
-            at += 2 + n_sat;
-            x.push(s.iter().map(|v| v / scale).collect());
+            at += 2 + n_sat + if hierarchy { n_geos } else { 0 };
+            for (g, geo) in geos.iter().enumerate() {
+                x[g].push(
+                    geo.data.spend[j]
+                        .iter()
+                        .map(|v| v / geo.population / scale)
+                        .collect(),
+                );
+            }
         }
-        let mut cols = Vec::new();
+        let kinds = &first.base.kinds;
         let mut div = Vec::new();
-        for (col, kind) in base.columns.iter().zip(&base.kinds) {
-            let d = match kind {
+        for k in 0..kinds.len() {
+            let d = match kinds[k] {
                 crate::model::TermKind::Control => {
-                    let m = col.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    let m = geos.iter().fold(0.0f64, |m, g| {
+                        g.base.columns[k].iter().fold(m, |m, v| m.max(v.abs()))
+                    });
                     if m > 0.0 { m } else { 1.0 }
                 }
                 _ => 1.0,
             };
-            cols.push(col.iter().map(|v| v / d).collect());
             div.push(d);
         }
+        let base: Vec<Vec<Vec<f64>>> = geos
+            .iter()
+            .map(|g| {
+                g.base
+                    .columns
+                    .iter()
+                    .zip(&div)
+                    .map(|(col, d)| col.iter().map(|v| v / d).collect())
+                    .collect()
+            })
+            .collect();
         let intercept_at = at;
-        let sigma_at = at + 1 + cols.len();
+        let base_at = intercept_at + n_geos;
+        let time_at = time_effects.then_some(base_at + kinds.len());
+        let sigma_at = base_at + kinds.len() + if time_effects { end - start - 1 } else { 0 };
+        let z = settings.lift_interval_z();
         let mut lifts = Vec::new();
         for t in &spec.calibration {
             let j = spec
@@ -207,12 +310,18 @@ impl Density {
                 .iter()
                 .position(|c| c.name == t.channel)
                 .ok_or_else(|| format!("lift test {}: unknown channel {}", t.label, t.channel))?;
-            let mut without: Vec<f64> = x[j].clone();
-            for v in &mut without[t.first..=t.last.min(n - 1)] {
-                *v = 0.0;
-            }
+            let without = x
+                .iter()
+                .map(|xg| {
+                    let mut w = xg[j].clone();
+                    for v in &mut w[t.first..=t.last.min(n - 1)] {
+                        *v = 0.0;
+                    }
+                    w
+                })
+                .collect();
             let se = match (t.lower, t.upper) {
-                (Some(lo), Some(hi)) if hi > lo => (hi - lo) / (2.0 * settings.lift_interval_z()),
+                (Some(lo), Some(hi)) if hi > lo => (hi - lo) / (2.0 * z),
                 _ => settings.lift_default_cv * t.lift.abs(),
             };
             if !(se > 0.0 && se.is_finite()) {
@@ -221,19 +330,36 @@ impl Density {
                     t.label, t.channel
                 ));
             }
-            lifts.push((j, without, t.lift, se));
+            lifts.push(Lift {
+                channel: j,
+                without,
+                lift: t.lift,
+                se,
+            });
         }
         Ok(Density {
             n,
             start,
             end,
             y_scale,
-            y: data.kpi.iter().map(|v| v / y_scale).collect(),
+            pop: geos.iter().map(|g| g.population).collect(),
+            y: geos
+                .iter()
+                .map(|g| {
+                    g.data
+                        .kpi
+                        .iter()
+                        .map(|v| v / g.population / y_scale)
+                        .collect()
+                })
+                .collect(),
             x,
             channels,
-            base: cols,
+            base,
             base_div: div,
             intercept_at,
+            base_at,
+            time_at,
             sigma_at,
             dim: sigma_at + 1,
             lifts,
@@ -244,8 +370,55 @@ impl Density {
                 slope: (3.0, 2.0),
                 base_sd: 2.0,
                 sigma_sd: 2.0,
+                spread_sd: settings.geo_spread_sd,
             },
+            centered: settings.geo_centered,
         })
+    }
+
+    pub fn geos(&self) -> usize {
+        self.pop.len()
+    }
+
+    /// What the likelihood subtracts from a channel's saturated series (or its
+    /// derivative): nothing in the national model; in geo models its mean over the
+    /// window, so that each geo's intercept is the geo's level with its media at their
+    /// average rather than at zero. With spend that never stops, the level at zero is
+    /// what the data see least, and an intercept defined there trades off against every
+    /// channel's effect: a ridge NUTS crosses slowly (on Meridian's geo data it left the
+    /// intercepts with R-hat up to 1.02). The media's effects are unchanged; the
+    /// intercept's `Normal(0, 2)` prior applies to the shifted level.
+    pub fn media_offset(&self, series: &[f64]) -> f64 {
+        if self.geos() > 1 {
+            series[self.start..self.end].iter().sum::<f64>() / (self.end - self.start) as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// The shared time effects over every period (0 outside the window and without
+    /// time effects). They sum to zero over the window (the [`zero_sum`] image of
+    /// `T − 1` free parameters), so each geo's intercept is its level. Pinning one
+    /// period at 0 instead would tie every effect to that one period's noise and
+    /// correlate them all.
+    pub fn time_effects(&self, z: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.n];
+        if let Some(at) = self.time_at {
+            let m = self.end - self.start;
+            out[self.start..self.end].copy_from_slice(&zero_sum(&z[at..at + m - 1]));
+        }
+        out
+    }
+
+    /// The gradient by the free time parameters from the gradient `g` by the window's
+    /// effects.
+    fn time_gradient(&self, g: &[f64], grad: &mut [f64]) {
+        if let Some(at) = self.time_at {
+            let free = zero_sum_transpose(&g[self.start..self.end]);
+            for (i, v) in free.iter().enumerate() {
+                grad[at + i] += v;
+            }
+        }
     }
 
     /// The constrained transform parameters of channel `j` (adstock rate, then the
@@ -295,6 +468,9 @@ impl Density {
                 }
                 let r_l = rate.powi(lags as i32);
                 let dr_l = lags as f64 * rate.powi(lags as i32 - 1);
+                // Multiplications by 1/Z instead of divisions: the hot loop of the density.
+                let inv_z = 1.0 / z0;
+                let slope = dz0 * inv_z;
                 let (mut prev, mut dprev) = (0.0, 0.0);
                 for t in 0..n {
                     let (mut v, mut dv) = (x[t] + rate * prev, prev + rate * dprev);
@@ -302,8 +478,8 @@ impl Density {
                         v -= r_l * x[t - lags];
                         dv -= dr_l * x[t - lags];
                     }
-                    a[t] = v / z0;
-                    da[t] = (dv * z0 - v * dz0) / (z0 * z0) * drate;
+                    a[t] = v * inv_z;
+                    da[t] = (dv - v * slope) * inv_z * drate;
                     prev = v;
                     dprev = dv;
                 }
@@ -348,37 +524,102 @@ impl Density {
             SaturationKind::MichaelisMenten => {
                 let half = th[1];
                 for t in 0..n {
-                    let d = half + a[t];
-                    out.sat[t] = a[t] / d;
-                    out.dsat[0][t] = half / (d * d) * da[t];
-                    out.dsat[1][t] = -half * a[t] / (d * d);
+                    let inv = 1.0 / (half + a[t]);
+                    let g = half * inv * inv;
+                    out.sat[t] = a[t] * inv;
+                    out.dsat[0][t] = g * da[t];
+                    out.dsat[1][t] = -g * a[t];
                 }
             }
         }
     }
 
-    /// The effect coefficient `beta` of channel `j` (scaled KPI per unit of
-    /// saturation), with `d beta / d effect-parameter` = beta and, for an ROI prior,
-    /// `d beta / d theta_p = −beta · S'_p / S` (S: the window's saturation sum).
-    fn beta(&self, j: usize, z: &[f64], tr: &Transformed) -> (f64, Vec<f64>) {
+    /// Channel `j`'s effect at `z`, given its transformed spend per geo `trs`:
+    /// `beta = ROI · spend / (y_scale · D)`, `D = Σ_g pop_g e_g S_g`, and the derivatives
+    /// of `beta` (through `D`) by the transform parameters, the geos' `z_g` (before the
+    /// zero-sum map) and `eta`.
+    pub fn effect(&self, j: usize, z: &[f64], trs: &[Transformed]) -> Effect {
         let c = &self.channels[j];
-        let e = z[c.effect_index()];
-        let s: f64 = tr.sat[self.start..self.end].iter().sum();
-        let s = s.max(1e-300);
-        let beta = e.exp() * c.window_spend / (self.y_scale * s);
-        let d = tr
-            .dsat
-            .iter()
-            .map(|dp| -beta * dp[self.start..self.end].iter().sum::<f64>() / s)
+        let (s0, s1) = (self.start, self.end);
+        let (eta, zs): (f64, Vec<f64>) = match c.spread_at {
+            Some(at) => (z[at].exp(), zero_sum(&z[at + 1..at + self.geos()])),
+            None => (0.0, Vec::new()),
+        };
+        // The geo's log multiplier l_g and its derivatives by z_g and eta.
+        let (dl_dz, centered) = if self.centered {
+            (1.0, true)
+        } else {
+            (eta, false)
+        };
+        let dl_deta = |g: usize| if centered { 0.0 } else { zs[g] };
+        let mult: Vec<f64> = (0..self.geos())
+            .map(|g| zs.get(g).map_or(1.0, |zg| (dl_dz * zg).exp()))
             .collect();
-        (beta, d)
+        let sums: Vec<f64> = trs
+            .iter()
+            .map(|tr| tr.sat[s0..s1].iter().sum::<f64>())
+            .collect();
+        let weights: Vec<f64> = (0..self.geos()).map(|g| self.pop[g] * mult[g]).collect();
+        let d = weights
+            .iter()
+            .zip(&sums)
+            .map(|(w, s)| w * s)
+            .sum::<f64>()
+            .max(1e-300);
+        let beta = z[c.effect_index()].exp() * c.window_spend / (self.y_scale * d);
+        let dtheta = (0..c.n_theta())
+            .map(|p| {
+                let ds: f64 = trs
+                    .iter()
+                    .zip(&weights)
+                    .map(|(tr, w)| w * tr.dsat[p][s0..s1].iter().sum::<f64>())
+                    .sum();
+                -beta * ds / d
+            })
+            .collect();
+        let dz = if zs.is_empty() {
+            Vec::new()
+        } else {
+            (0..self.geos())
+                .map(|g| -beta * dl_dz * weights[g] * sums[g] / d)
+                .collect()
+        };
+        let deta = if zs.is_empty() {
+            0.0
+        } else {
+            -beta
+                * (0..self.geos())
+                    .map(|g| dl_deta(g) * weights[g] * sums[g])
+                    .sum::<f64>()
+                / d
+        };
+        Effect {
+            beta,
+            mult,
+            eta,
+            z: zs,
+            dtheta,
+            dz,
+            deta,
+        }
     }
 
-    /// The coefficient of channel `j` at `z` (scaled units).
-    pub fn channel_beta(&self, j: usize, z: &[f64]) -> f64 {
-        let mut tr = Transformed::default();
-        self.transform(j, z, &self.x[j], &mut tr);
-        self.beta(j, z, &tr).0
+    /// Channel `j`'s transformed spend in every geo.
+    pub fn transform_geos(&self, j: usize, z: &[f64]) -> Vec<Transformed> {
+        (0..self.geos())
+            .map(|g| {
+                let mut tr = Transformed::default();
+                self.transform(j, z, &self.x[g][j], &mut tr);
+                tr
+            })
+            .collect()
+    }
+
+    /// The level of channel `j`'s coefficient at `z` (scaled units per capita; the
+    /// national model's coefficient) and each geo's multiplier of it.
+    pub fn channel_beta(&self, j: usize, z: &[f64]) -> (f64, Vec<f64>) {
+        let e = self.effect(j, z, &self.transform_geos(j, z));
+        (e.beta, e.mult)
     }
 
     /// Log posterior density (up to a constant) and its gradient into `grad`.
@@ -386,93 +627,132 @@ impl Density {
         grad.iter_mut().for_each(|g| *g = 0.0);
         let pr = self.priors;
         let (s0, s1) = (self.start, self.end);
+        let n_geos = self.geos();
         let mut lp = 0.0;
-        let mut mu = vec![z[self.intercept_at]; self.n];
-        for (k, col) in self.base.iter().enumerate() {
-            let g = z[self.intercept_at + 1 + k];
-            for t in s0..s1 {
-                mu[t] += g * col[t];
-            }
-        }
+        let time = self.time_effects(z);
+        let mut mu: Vec<Vec<f64>> = (0..n_geos)
+            .map(|g| {
+                let mut m = vec![0.0; self.n];
+                for t in s0..s1 {
+                    m[t] = z[self.intercept_at + g] + time[t];
+                }
+                for (k, col) in self.base[g].iter().enumerate() {
+                    let coef = z[self.base_at + k];
+                    for t in s0..s1 {
+                        m[t] += coef * col[t];
+                    }
+                }
+                m
+            })
+            .collect();
         let mut trs = Vec::with_capacity(self.channels.len());
-        let mut betas = Vec::with_capacity(self.channels.len());
+        let mut effects = Vec::with_capacity(self.channels.len());
         for j in 0..self.channels.len() {
-            let mut tr = Transformed::default();
-            self.transform(j, z, &self.x[j], &mut tr);
-            let (b, db) = self.beta(j, z, &tr);
-            for t in s0..s1 {
-                mu[t] += b * tr.sat[t];
+            let tr = self.transform_geos(j, z);
+            let ef = self.effect(j, z, &tr);
+            for g in 0..n_geos {
+                let b = ef.beta * ef.mult[g];
+                let offset = self.media_offset(&tr[g].sat);
+                for t in s0..s1 {
+                    mu[g][t] += b * (tr[g].sat[t] - offset);
+                }
             }
             trs.push(tr);
-            betas.push((b, db));
+            effects.push(ef);
         }
         let ls = z[self.sigma_at];
         let sigma = ls.exp();
         let inv_var = 1.0 / (sigma * sigma);
         let mut ss = 0.0;
-        // e_t = d loglik / d mu_t.
-        let mut e = vec![0.0; self.n];
-        for t in s0..s1 {
-            let r = self.y[t] - mu[t];
-            ss += r * r;
-            e[t] = r * inv_var;
+        // e[g][t] = d loglik / d mu_gt.
+        let mut e = vec![vec![0.0; self.n]; n_geos];
+        for g in 0..n_geos {
+            for t in s0..s1 {
+                let r = self.y[g][t] - mu[g][t];
+                ss += r * r;
+                e[g][t] = r * inv_var;
+            }
         }
-        let m = (s1 - s0) as f64;
+        let m = (n_geos * (s1 - s0)) as f64;
         lp += -0.5 * ss * inv_var - m * ls;
         grad[self.sigma_at] += ss * inv_var - m;
-        // Base coefficients.
-        grad[self.intercept_at] += e[s0..s1].iter().sum::<f64>();
-        for (k, col) in self.base.iter().enumerate() {
-            grad[self.intercept_at + 1 + k] += (s0..s1).map(|t| e[t] * col[t]).sum::<f64>();
-        }
-        // d logp / d beta_j, and direct d logp / d theta_jp.
-        let mut gbeta = vec![0.0; self.channels.len()];
-        for (j, c) in self.channels.iter().enumerate() {
-            let tr = &trs[j];
-            let b = betas[j].0;
-            gbeta[j] += (s0..s1).map(|t| e[t] * tr.sat[t]).sum::<f64>();
-            for p in 0..c.n_theta() {
-                grad[c.at + p] += b * (s0..s1).map(|t| e[t] * tr.dsat[p][t]).sum::<f64>();
+        // Intercepts, base coefficients and time effects.
+        let mut gtime = vec![0.0; self.n];
+        for g in 0..n_geos {
+            grad[self.intercept_at + g] += e[g][s0..s1].iter().sum::<f64>();
+            for (k, col) in self.base[g].iter().enumerate() {
+                grad[self.base_at + k] += (s0..s1).map(|t| e[g][t] * col[t]).sum::<f64>();
+            }
+            for t in s0..s1 {
+                gtime[t] += e[g][t];
             }
         }
-        // Lift tests: predicted = y_scale · beta · (Σ sat(x) − Σ sat(x without test)).
+        self.time_gradient(&gtime, grad);
+        // d logp / d beta_g per channel and geo, and direct d logp / d theta_jp.
+        let mut gbeta = vec![vec![0.0; n_geos]; self.channels.len()];
+        for (j, c) in self.channels.iter().enumerate() {
+            let ef = &effects[j];
+            for g in 0..n_geos {
+                let tr = &trs[j][g];
+                let b = ef.beta * ef.mult[g];
+                // Σ e (sat − offset) = Σ e sat − offset Σ e, and likewise for d sat.
+                let eg = &e[g][s0..s1];
+                let e_sum: f64 = eg.iter().sum();
+                gbeta[j][g] += dot(eg, &tr.sat[s0..s1]) - self.media_offset(&tr.sat) * e_sum;
+                for p in 0..c.n_theta() {
+                    grad[c.at + p] +=
+                        b * (dot(eg, &tr.dsat[p][s0..s1]) - self.media_offset(&tr.dsat[p]) * e_sum);
+                }
+            }
+        }
+        // Lift tests: predicted = y_scale · Σ_g pop_g beta_g (Σ sat(x_g) − Σ sat(x_g without test)).
         let mut trw = Transformed::default();
-        for (j, without, lift, se) in &self.lifts {
-            let j = *j;
+        for lift in &self.lifts {
+            let j = lift.channel;
             let c = &self.channels[j];
-            self.transform(j, z, without, &mut trw);
-            let full = &trs[j];
-            let d: f64 = full.sat.iter().sum::<f64>() - trw.sat.iter().sum::<f64>();
-            let b = betas[j].0;
-            let pred = self.y_scale * b * d;
-            let r = (pred - lift) / se;
+            let ef = &effects[j];
+            let mut pred = 0.0;
+            let mut dpred_dbeta = vec![0.0; n_geos];
+            let mut dpred_dtheta = vec![0.0; c.n_theta()];
+            for g in 0..n_geos {
+                self.transform(j, z, &lift.without[g], &mut trw);
+                let full = &trs[j][g];
+                let d: f64 = full.sat.iter().sum::<f64>() - trw.sat.iter().sum::<f64>();
+                let w = self.y_scale * self.pop[g];
+                let b = ef.beta * ef.mult[g];
+                pred += w * b * d;
+                dpred_dbeta[g] = w * d;
+                for p in 0..c.n_theta() {
+                    let dd: f64 =
+                        full.dsat[p].iter().sum::<f64>() - trw.dsat[p].iter().sum::<f64>();
+                    dpred_dtheta[p] += w * b * dd;
+                }
+            }
+            let r = (pred - lift.lift) / lift.se;
             lp += -0.5 * r * r;
-            let dpred = -r / se;
-            gbeta[j] += dpred * self.y_scale * d;
+            let dl = -r / lift.se;
+            for g in 0..n_geos {
+                gbeta[j][g] += dl * dpred_dbeta[g];
+            }
             for p in 0..c.n_theta() {
-                let dd: f64 = full.dsat[p].iter().sum::<f64>() - trw.dsat[p].iter().sum::<f64>();
-                grad[c.at + p] += dpred * self.y_scale * b * dd;
+                grad[c.at + p] += dl * dpred_dtheta[p];
             }
         }
-        // Chain beta to the effect parameter and (ROI prior) to theta; priors.
+        // Priors, and the chain from beta_g = beta · e_g to the effect parameter, the
+        // transform parameters (through D), the z_g and eta.
         for (j, c) in self.channels.iter().enumerate() {
-            let (b, db) = &betas[j];
+            let ef = &effects[j];
+            let b = ef.beta;
+            // d logp / d beta (the level), from the likelihood and the coefficient prior.
+            let mut k: f64 = (0..n_geos).map(|g| gbeta[j][g] * ef.mult[g]).sum();
             let ei = c.effect_index();
-            grad[ei] += gbeta[j] * b;
-            for p in 0..c.n_theta() {
-                grad[c.at + p] += gbeta[j] * db[p];
-            }
             match c.prior {
                 ChannelPrior::Coefficient { sigma } => {
                     // HalfNormal(sigma) on beta, and the Jacobian of w ↦ beta
                     // (∂beta/∂w = beta): −beta²/2σ² + ln beta, which depends on theta
-                    // through beta too.
-                    let v = b * b / (sigma * sigma);
-                    lp += -0.5 * v + b.ln();
-                    grad[ei] += -v + 1.0;
-                    for p in 0..c.n_theta() {
-                        grad[c.at + p] += (1.0 - v) / b * db[p];
-                    }
+                    // (and z, eta) through beta too.
+                    lp += -0.5 * b * b / (sigma * sigma) + b.ln();
+                    k += -b / (sigma * sigma) + 1.0 / b;
                 }
                 ChannelPrior::Roi { mu, sigma } => {
                     // log ROI ~ Normal(mu, sigma) (ROI log-normal, Meridian's prior).
@@ -480,6 +760,45 @@ impl Density {
                     lp += -0.5 * r * r;
                     grad[ei] += -r / sigma;
                 }
+            }
+            grad[ei] += k * b;
+            for p in 0..c.n_theta() {
+                grad[c.at + p] += k * ef.dtheta[p];
+            }
+            if let Some(at) = c.spread_at {
+                let eta = ef.eta;
+                let free = &z[at + 1..at + n_geos];
+                // d logp / d z_g (before the zero-sum map), with beta_g = beta · e^(l_g):
+                // the direct term and the one through beta.
+                let scale = if self.centered { 1.0 } else { eta };
+                let mut gz = vec![0.0; n_geos];
+                let mut geta = k * ef.deta;
+                for g in 0..n_geos {
+                    let direct = gbeta[j][g] * b * ef.mult[g];
+                    gz[g] = k * ef.dz[g] + direct * scale;
+                    if !self.centered {
+                        geta += direct * ef.z[g];
+                    }
+                }
+                let gfree = zero_sum_transpose(&gz);
+                for (i, v) in free.iter().enumerate() {
+                    grad[at + 1 + i] += gfree[i];
+                    if self.centered {
+                        // l = z ~ Normal(0, eta) on the zero-sum subspace.
+                        let r = v / eta;
+                        lp += -0.5 * r * r - z[at];
+                        grad[at + 1 + i] += -r / eta;
+                        grad[at] += r * r - 1.0;
+                    } else {
+                        // l = eta z, z ~ Normal(0, 1) on the zero-sum subspace.
+                        lp += -0.5 * v * v;
+                        grad[at + 1 + i] += -v;
+                    }
+                }
+                // eta ~ HalfNormal(spread_sd), sampled as log eta (Jacobian eta).
+                let v = eta * eta / (pr.spread_sd * pr.spread_sd);
+                lp += -0.5 * v + z[at];
+                grad[at] += geta * eta - v + 1.0;
             }
             // Beta(a, b) on the rate via logit: a·ln(rate) + b·ln(1 − rate).
             let u = z[c.at];
@@ -493,14 +812,14 @@ impl Density {
                 SaturationKind::Hill => vec![pr.half, pr.slope],
                 SaturationKind::MichaelisMenten => vec![pr.half],
             };
-            for (p, (k, r)) in gammas.into_iter().enumerate() {
+            for (p, (shape, r)) in gammas.into_iter().enumerate() {
                 let v = z[c.at + 1 + p];
                 let ev = v.exp();
-                lp += k * v - r * ev;
-                grad[c.at + 1 + p] += k - r * ev;
+                lp += shape * v - r * ev;
+                grad[c.at + 1 + p] += shape - r * ev;
             }
         }
-        // Normal(0, sd) on the intercept and base coefficients.
+        // Normal(0, sd) on the intercepts, base coefficients and time effects.
         let sd2 = pr.base_sd * pr.base_sd;
         for i in self.intercept_at..self.sigma_at {
             lp += -0.5 * z[i] * z[i] / sd2;
@@ -512,6 +831,35 @@ impl Density {
         grad[self.sigma_at] += -v + 1.0;
         lp
     }
+}
+
+/// The orthonormal map from `n − 1` free values onto the vectors of `n` values that
+/// sum to zero (PyMC's `ZeroSumTransform`, a Householder-type reflection computed in
+/// `O(n)`). Zero-sum effects (time effects beside geo intercepts, geo multipliers
+/// beside the national level) remove a direction the likelihood cannot see, and
+/// because the map is an isometry, `Normal(0, s)` on the free values is the zero-sum
+/// normal on the effects.
+pub(crate) fn zero_sum(free: &[f64]) -> Vec<f64> {
+    let n = free.len() + 1;
+    let root = (n as f64).sqrt();
+    let sum: f64 = free.iter().sum();
+    let shift = sum / (root + n as f64);
+    let mut out: Vec<f64> = free.iter().map(|v| v - shift).collect();
+    out.push(-sum / root);
+    out
+}
+
+/// The transpose of [`zero_sum`]: a gradient by the `n` values → by the `n − 1` free ones.
+pub(crate) fn zero_sum_transpose(g: &[f64]) -> Vec<f64> {
+    let n = g.len();
+    let root = (n as f64).sqrt();
+    let inner: f64 = g[..n - 1].iter().sum();
+    let common = inner / (root + n as f64) + g[n - 1] / root;
+    g[..n - 1].iter().map(|v| v - common).collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// `ln sigmoid(u)` without overflow.

@@ -13,7 +13,7 @@
 
 use super::BayesSettings;
 use super::ChannelPrior;
-use super::density::{Density, Transformed};
+use super::density::{Density, GeoInput, Transformed};
 use super::sampler;
 use crate::model::{MmmData, Problem};
 use crate::spec::{ModelSpec, SaturationKind};
@@ -45,7 +45,12 @@ impl PriorModel {
         let mut unit = data.clone();
         unit.kpi = vec![1.0; data.periods()];
         let problem = Problem::new(&unit, spec)?;
-        let mut density = Density::new(&unit, spec, &problem.base, settings)?;
+        let geo = [GeoInput {
+            data: &unit,
+            base: &problem.base,
+            population: 1.0,
+        }];
+        let mut density = Density::new(&geo, spec, settings, false)?;
         density.y_scale = 1.0;
         let mut names = Vec::new();
         for (c, l) in spec.channels.iter().zip(&density.channels) {
@@ -105,7 +110,7 @@ impl PriorModel {
                         .sample(rng)
                         .abs();
                     let mut tr = Transformed::default();
-                    d.transform(j, &z, &d.x[j], &mut tr);
+                    d.transform(j, &z, &d.x[0][j], &mut tr);
                     let s: f64 = tr.sat[d.start..d.end].iter().sum();
                     (beta * d.y_scale * s / c.window_spend).ln()
                 }
@@ -133,7 +138,7 @@ impl PriorModel {
         let mut out = Vec::with_capacity(self.names.len());
         for (j, c) in d.channels.iter().enumerate() {
             out.extend(d.theta(j, z));
-            out.push(d.channel_beta(j, z));
+            out.push(d.channel_beta(j, z).0);
             out.push(z[c.effect_index()].exp());
         }
         out.extend_from_slice(&z[d.intercept_at..d.sigma_at]);
@@ -159,7 +164,7 @@ impl PriorModel {
         }
         for (j, c) in d.channels.iter().enumerate() {
             let mut tr = Transformed::default();
-            d.transform(j, &z, &d.x[j], &mut tr);
+            d.transform(j, &z, &d.x[0][j], &mut tr);
             let s: f64 = tr.sat[d.start..d.end].iter().sum();
             z[c.effect_index()] = (coefs[j] * d.y_scale * s / c.window_spend).ln();
         }
@@ -176,15 +181,15 @@ impl PriorModel {
         let d = &self.density;
         let z = self.unconstrained(params);
         let mut mu = vec![z[d.intercept_at]; d.n];
-        for (k, col) in d.base.iter().enumerate() {
+        for (k, col) in d.base[0].iter().enumerate() {
             for t in 0..d.n {
-                mu[t] += z[d.intercept_at + 1 + k] * col[t];
+                mu[t] += z[d.base_at + k] * col[t];
             }
         }
         let mut tr = Transformed::default();
         for j in 0..d.channels.len() {
-            d.transform(j, &z, &d.x[j], &mut tr);
-            let b = d.channel_beta(j, &z);
+            d.transform(j, &z, &d.x[0][j], &mut tr);
+            let b = d.channel_beta(j, &z).0;
             for t in 0..d.n {
                 mu[t] += b * tr.sat[t];
             }
@@ -204,7 +209,7 @@ impl PriorModel {
         if kpi.len() != d.n {
             return Err(format!("{} KPI values for {} periods", kpi.len(), d.n));
         }
-        d.y = kpi.to_vec();
+        d.y = vec![kpi.to_vec()];
         let run = sampler::sample(&d, settings, &|_, _| {})?;
         let me = PriorModel {
             density: d,

@@ -81,8 +81,9 @@ pub(crate) struct Run {
 }
 
 /// A starting point near the priors' centres: rates 0.25, saturation parameters 1,
-/// coefficients 0.3 (ROI: the prior's median), the intercept at the KPI's window mean,
-/// base coefficients 0, sigma a third of the scaled KPI's spread.
+/// coefficients 0.3 (ROI: the prior's median), geo spreads 0.2 with every geo at the
+/// level, each intercept at its geo's window mean, base coefficients and time effects
+/// 0, sigma a third of the scaled KPI's spread.
 pub(crate) fn start(d: &Density) -> Vec<f64> {
     let mut z = vec![0.0; d.dim];
     for c in &d.channels {
@@ -90,23 +91,34 @@ pub(crate) fn start(d: &Density) -> Vec<f64> {
         for p in 0..c.n_sat {
             z[c.at + 1 + p] = 0.0;
         }
+        if let Some(at) = c.spread_at {
+            z[at] = 0.2f64.ln();
+        }
     }
     for (j, c) in d.channels.iter().enumerate() {
         z[c.effect_index()] = match c.prior {
-            // The log ROI that makes the coefficient 0.3 at the other starting values.
+            // The log ROI that makes the coefficient 0.3 at the other starting values
+            // (every geo's multiplier 1 there).
             super::ChannelPrior::Coefficient { .. } => {
-                let mut tr = super::density::Transformed::default();
-                d.transform(j, &z, &d.x[j], &mut tr);
-                let s: f64 = tr.sat[d.start..d.end].iter().sum();
+                let s: f64 = d
+                    .transform_geos(j, &z)
+                    .iter()
+                    .zip(&d.pop)
+                    .map(|(tr, p)| p * tr.sat[d.start..d.end].iter().sum::<f64>())
+                    .sum();
                 (0.3 * d.y_scale * s.max(1e-300) / c.window_spend).ln()
             }
             super::ChannelPrior::Roi { mu, .. } => mu,
         };
     }
-    let w = &d.y[d.start..d.end];
-    let m = w.iter().sum::<f64>() / w.len() as f64;
-    let sd = (w.iter().map(|v| (v - m).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
-    z[d.intercept_at] = m;
+    let mut spread = 0.0;
+    for (g, y) in d.y.iter().enumerate() {
+        let w = &y[d.start..d.end];
+        let m = w.iter().sum::<f64>() / w.len() as f64;
+        spread += w.iter().map(|v| (v - m).powi(2)).sum::<f64>() / w.len() as f64;
+        z[d.intercept_at + g] = m;
+    }
+    let sd = (spread / d.geos() as f64).sqrt();
     z[d.sigma_at] = (sd / 3.0).max(1e-3).ln();
     z
 }
