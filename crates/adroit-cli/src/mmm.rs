@@ -139,9 +139,10 @@ pub struct FitArgs {
     /// modelled per capita, as in Meridian. Default: every geo counts 1.
     #[arg(long, requires = "geo")]
     pub population: Option<String>,
-    /// ridge (default: the search above) or bayes (NUTS posterior; flags below).
-    #[arg(long, default_value = "ridge")]
-    pub method: String,
+    /// ridge (default: the search above) or bayes (NUTS posterior; flags below; with
+    /// --config, [mmm] method and [mmm.bayes]).
+    #[arg(long)]
+    pub method: Option<String>,
     #[command(flatten)]
     pub bayes: crate::mmm_bayes::BayesArgs,
     /// Output folder.
@@ -191,6 +192,7 @@ fn settings(
     flag!(seed);
     flag!(bootstrap);
     flag!(select);
+    flag!(method);
     flag!(spec, path);
     flag!(holidays, path);
     flag!(text_trends, path);
@@ -315,8 +317,7 @@ impl Table {
 
 fn fit(args: FitArgs) -> Result<ExitCode, String> {
     let out = args.out.clone();
-    let bayes = args.method == "bayes";
-    let (file, seconds) = fit_to_dir(args)?;
+    let (file, seconds, bayes) = fit_to_dir(args)?;
     if !bayes {
         print_fit(&file, seconds);
     }
@@ -328,8 +329,9 @@ fn fit(args: FitArgs) -> Result<ExitCode, String> {
 }
 
 /// Fits and writes `result.json`, `decomposition.csv` and `curves.csv` into `args.out`;
-/// returns the result and the seconds it took (for `adroit demo` and `fit`).
-pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
+/// returns the result, the seconds it took, and whether the fit was Bayesian (which
+/// prints its own summary).
+pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64, bool), String> {
     let started = std::time::Instant::now();
     let config = match &args.config {
         Some(path) => {
@@ -355,7 +357,7 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
         }
         (Some((cfg, base)), None) => table_from_config(&engine, cfg, base, &args, &m)?,
         (None, Some(col)) => {
-            if args.method != "bayes" {
+            if m.method != "bayes" {
                 return Err(
                     "--geo fits the Bayesian geo hierarchy: add --method bayes (the ridge MMM is national)"
                         .into(),
@@ -494,12 +496,13 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
                     .collect(),
             };
             Some(
-                crate::mmm_bayes::fit_geo(&args, m.seed, &panel, &spec)
+                crate::mmm_bayes::fit_geo(&args, &m, &panel, &spec)
                     .map_err(|e| format!("{origin}: {e}"))?,
             )
         }
-        None => crate::mmm_bayes::fit(&args, m.seed, &data, &spec)
-            .map_err(|e| format!("{origin}: {e}"))?,
+        None => {
+            crate::mmm_bayes::fit(&args, &m, &data, &spec).map_err(|e| format!("{origin}: {e}"))?
+        }
     };
     let bar = progress_bar();
     let result = match &bayes {
@@ -549,7 +552,7 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64), String> {
     )?;
     write_curves(&args.out.join("curves.csv"), &file)?;
     crate::mmm_bayes::write_draws(&args.out, bayes.as_ref())?;
-    Ok((file, seconds))
+    Ok((file, seconds, m.method == "bayes"))
 }
 
 /// `f` on the national table and on every geo's.

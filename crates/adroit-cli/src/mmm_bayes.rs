@@ -6,6 +6,7 @@
 
 use crate::mmm::{FitArgs, ResultFile};
 use crate::output;
+use adroit_config::{MmmBayes, MmmSettings};
 use adroit_mmm::bayes::{self, BayesFit, BayesSettings, ChannelPrior};
 use adroit_mmm::{MmmData, ModelSpec};
 use clap::Args;
@@ -59,25 +60,55 @@ pub struct BayesArgs {
     pub centred: bool,
 }
 
-/// The settings of `--method bayes` from the flags.
-fn settings(a: &BayesArgs, seed: u64) -> Result<BayesSettings, String> {
+/// The settings of `--method bayes`: the config's `[mmm.bayes]` (or its defaults),
+/// then the flags.
+fn settings(a: &BayesArgs, c: &MmmBayes, seed: u64) -> Result<BayesSettings, String> {
     let d = BayesSettings::default();
     let mut s = BayesSettings {
-        chains: a.chains.unwrap_or(d.chains),
-        draws: a.draws.unwrap_or(d.draws),
-        tune: a.tune.unwrap_or(d.tune),
+        chains: a.chains.unwrap_or(c.chains),
+        draws: a.draws.unwrap_or(c.draws),
+        tune: a.tune.unwrap_or(c.tune),
         threads: a.threads.unwrap_or(d.threads),
-        target_accept: a.target_accept.unwrap_or(d.target_accept),
-        lift_interval: a.lift_interval.unwrap_or(d.lift_interval),
+        target_accept: a.target_accept.unwrap_or(c.target_accept),
+        lift_interval: a.lift_interval.unwrap_or(c.lift_interval),
         geo_spread_sd: a.geo_spread.unwrap_or(d.geo_spread_sd),
         time_effects: !a.no_time_effects,
         geo_centered: a.centred,
         seed,
         ..d
     };
-    if let Some(m) = &a.mass_matrix {
-        s.mass_matrix = serde_json::from_value(serde_json::Value::String(m.replace('-', "_")))
-            .map_err(|_| format!("--mass-matrix {m}: use low_rank or diagonal"))?;
+    let mass = a.mass_matrix.as_deref().unwrap_or(&c.mass_matrix);
+    s.mass_matrix = serde_json::from_value(serde_json::Value::String(mass.replace('-', "_")))
+        .map_err(|_| {
+            let from = if a.mass_matrix.is_some() {
+                "--mass-matrix"
+            } else {
+                "[mmm.bayes] mass_matrix ="
+            };
+            format!("{from} {mass}: use low_rank or diagonal")
+        })?;
+    for (name, [mu, sigma]) in &c.roi_priors {
+        s.priors.insert(
+            name.clone(),
+            ChannelPrior::Roi {
+                mu: *mu,
+                sigma: *sigma,
+            },
+        );
+    }
+    for (name, sigma) in &c.coef_priors {
+        s.priors
+            .insert(name.clone(), ChannelPrior::Coefficient { sigma: *sigma });
+    }
+    // Flags replace the config's prior of the channels they name.
+    let flagged: Vec<String> = a
+        .roi_prior
+        .iter()
+        .chain(&a.coef_prior)
+        .filter_map(|item| item.split_once('=').map(|(n, _)| n.trim().to_string()))
+        .collect();
+    for name in &flagged {
+        s.priors.remove(name);
     }
     let split = |item: &str, flag: &str, form: &str| -> Result<(String, Vec<f64>), String> {
         let (name, values) = item
@@ -149,16 +180,16 @@ fn progress_bar() -> indicatif::ProgressBar {
 /// and the diagnostics; `None` for the ridge fit.
 pub fn fit(
     args: &FitArgs,
-    seed: u64,
+    m: &MmmSettings,
     data: &MmmData,
     spec: &ModelSpec,
 ) -> Result<Option<BayesFit>, String> {
-    match args.method.as_str() {
+    match m.method.as_str() {
         "ridge" => return Ok(None),
         "bayes" => {}
         other => return Err(format!("--method {other}: use ridge or bayes")),
     }
-    sample(args, seed, |settings, progress| {
+    sample(args, m, |settings, progress| {
         bayes::fit(data, spec, settings, progress)
     })
     .map(Some)
@@ -167,10 +198,10 @@ pub fn fit(
 /// Samples with the flags' settings behind a progress bar of draws, then prints.
 fn sample(
     args: &FitArgs,
-    seed: u64,
+    m: &MmmSettings,
     fit: impl FnOnce(&BayesSettings, &(dyn Fn(usize, usize) + Sync)) -> Result<BayesFit, String>,
 ) -> Result<BayesFit, String> {
-    let settings = settings(&args.bayes, seed)?;
+    let settings = settings(&args.bayes, &m.bayes, m.seed)?;
     let bar = progress_bar();
     let fit = fit(&settings, &|done, total| {
         bar.set_length(total as u64);
@@ -185,11 +216,11 @@ fn sample(
 /// geo's, and the diagnostics.
 pub fn fit_geo(
     args: &FitArgs,
-    seed: u64,
+    m: &MmmSettings,
     panel: &bayes::GeoPanel,
     spec: &ModelSpec,
 ) -> Result<BayesFit, String> {
-    sample(args, seed, |settings, progress| {
+    sample(args, m, |settings, progress| {
         bayes::fit_geo(panel, spec, settings, progress)
     })
 }

@@ -493,6 +493,55 @@ fn a_config_builds_the_weekly_table_and_its_lift_tests_calibrate() {
     assert_eq!(r["settings"]["iterations"], 400);
     assert_eq!(r["settings"]["select"]["rule"], "balanced");
     assert_eq!(r["channels"].as_array().unwrap().len(), 2);
+    // [mmm] method = "bayes" and [mmm.bayes] set the Bayesian fit; flags win.
+    let mut toml = std::fs::read_to_string(dir.path().join("world/adroit.toml")).unwrap();
+    toml.push_str("method = \"bayes\"\n[mmm.bayes]\nchains = 2\ndraws = 60\ntune = 100\nroi_priors = { tv = [0.0, 0.5] }\n");
+    std::fs::write(dir.path().join("world/adroit.toml"), toml).unwrap();
+    let out = adroit(
+        &[
+            "mmm",
+            "fit",
+            "--config",
+            "world/adroit.toml",
+            "--draws",
+            "80",
+            "--out",
+            "mb",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("mb/result.json")).unwrap()).unwrap();
+    let b = &r["bayes"]["settings"];
+    assert_eq!(b["chains"], 2);
+    assert_eq!(b["draws"], 80, "the flag wins");
+    assert_eq!(b["priors"]["tv"]["type"], "roi");
+    assert_eq!(b["priors"]["tv"]["sigma"], 0.5);
+    let mut toml = std::fs::read_to_string(dir.path().join("world/adroit.toml")).unwrap();
+    toml.push_str("coef_priors = { tv = 1.0 }\n");
+    std::fs::write(dir.path().join("world/adroit.toml"), toml).unwrap();
+    let bad = adroit(
+        &[
+            "mmm",
+            "fit",
+            "--config",
+            "world/adroit.toml",
+            "--out",
+            "mb2",
+        ],
+        dir.path(),
+    );
+    assert!(
+        stderr(&bad).contains("channel tv has both an ROI prior and a coefficient prior"),
+        "{}",
+        stderr(&bad)
+    );
+    let toml = std::fs::read_to_string(dir.path().join("world/adroit.toml"))
+        .unwrap()
+        .replace("coef_priors = { tv = 1.0 }\n", "")
+        .replace("method = \"bayes\"\n", "");
+    std::fs::write(dir.path().join("world/adroit.toml"), toml).unwrap();
     // Flags that only apply to --data are refused with --config.
     let bad = adroit(
         &[

@@ -189,7 +189,7 @@ fn bad_bayes_flags_are_named() {
     args[3] = "mcmc";
     let out = adroit(&args, dir.path());
     assert!(
-        stderr(&out).contains("use ridge or bayes"),
+        stderr(&out).contains("method = \"mcmc\": use \"ridge\" or \"bayes\""),
         "{}",
         stderr(&out)
     );

@@ -199,6 +199,42 @@ pub struct MmmSettings {
     pub bootstrap: usize,
     /// `fit` or `balanced`.
     pub select: String,
+    /// `ridge` (the search above) or `bayes` (NUTS posterior, `[mmm.bayes]`).
+    pub method: String,
+    pub bayes: MmmBayes,
+}
+
+/// `[mmm.bayes]`: the Bayesian fit's sampler and priors (with `method = "bayes"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MmmBayes {
+    pub chains: usize,
+    pub draws: usize,
+    pub tune: usize,
+    pub target_accept: f64,
+    /// `low_rank` or `diagonal`.
+    pub mass_matrix: String,
+    /// Meridian's ROI prior per channel: `tv = [0.2, 0.9]` is log ROI ~ Normal(0.2, 0.9).
+    pub roi_priors: std::collections::BTreeMap<String, [f64; 2]>,
+    /// Half-normal scale of a channel's coefficient on the scaled KPI: `search = 1.0`.
+    pub coef_priors: std::collections::BTreeMap<String, f64>,
+    /// Central probability of the lift tests' intervals.
+    pub lift_interval: f64,
+}
+
+impl Default for MmmBayes {
+    fn default() -> Self {
+        MmmBayes {
+            chains: 4,
+            draws: 1000,
+            tune: 1000,
+            target_accept: 0.9,
+            mass_matrix: "low_rank".into(),
+            roi_priors: Default::default(),
+            coef_priors: Default::default(),
+            lift_interval: 0.95,
+        }
+    }
 }
 
 impl Default for MmmSettings {
@@ -224,6 +260,8 @@ impl Default for MmmSettings {
             seed: 0,
             bootstrap: 500,
             select: "fit".into(),
+            method: "ridge".into(),
+            bayes: MmmBayes::default(),
         }
     }
 }
@@ -248,6 +286,22 @@ impl MmmSettings {
         }
         if self.trials == 0 || self.iterations == 0 {
             return Err("[mmm] trials and iterations must be positive".into());
+        }
+        if !["ridge", "bayes"].contains(&self.method.as_str()) {
+            return Err(format!(
+                "[mmm] method = {:?}: use \"ridge\" or \"bayes\"",
+                self.method
+            ));
+        }
+        if let Some(name) = self
+            .bayes
+            .roi_priors
+            .keys()
+            .find(|c| self.bayes.coef_priors.contains_key(*c))
+        {
+            return Err(format!(
+                "[mmm.bayes] channel {name} has both an ROI prior and a coefficient prior: give one"
+            ));
         }
         Ok(())
     }
