@@ -225,3 +225,185 @@ impl PriorModel {
         })
     }
 }
+
+/// The geo hierarchy as a generative model, for simulation-based calibration of
+/// [`fit_geo`](super::fit_geo)'s density: the same priors (including the geo spreads,
+/// the zero-sum geo multipliers and time effects), the same forward model (media
+/// centred per geo as in the likelihood) and the same sampler, with `y_scale = 1`.
+#[derive(Debug, Clone)]
+pub struct GeoPriorModel {
+    density: Density,
+    names: Vec<String>,
+}
+
+impl GeoPriorModel {
+    /// The model of `panel`'s spend, controls and populations under `spec` (the KPI is
+    /// not used); time effects and the parametrisation as `settings` say.
+    pub fn new(
+        panel: &super::GeoPanel,
+        spec: &ModelSpec,
+        settings: &BayesSettings,
+    ) -> Result<GeoPriorModel, String> {
+        panel.check(spec)?;
+        let mut unit = panel.clone();
+        for t in &mut unit.tables {
+            t.kpi = vec![1.0; t.periods()];
+        }
+        let bases = super::geo_bases(&unit, spec);
+        let mut density = Density::new(
+            &super::geo_inputs(&unit, &bases),
+            spec,
+            settings,
+            settings.time_effects,
+        )?;
+        density.y_scale = 1.0;
+        let mut names = Vec::new();
+        for (c, l) in spec.channels.iter().zip(&density.channels) {
+            names.push(format!("{}.rate", c.name));
+            names.extend(match l.saturation {
+                SaturationKind::Logistic => vec![format!("{}.lambda", c.name)],
+                SaturationKind::Hill => {
+                    vec![format!("{}.half", c.name), format!("{}.slope", c.name)]
+                }
+                SaturationKind::MichaelisMenten => vec![format!("{}.half", c.name)],
+            });
+            names.push(format!("{}.coef", c.name));
+            names.push(format!("{}.roi", c.name));
+            names.push(format!("{}.spread", c.name));
+            names.push(format!("{}.mult[{}]", c.name, panel.names[0]));
+        }
+        names.push(format!("intercept[{}]", panel.names[0]));
+        names.extend(bases[0].names.iter().cloned());
+        names.push("sigma".into());
+        Ok(GeoPriorModel { density, names })
+    }
+
+    /// The names of [`draw`](Self::draw)'s quantities: per channel its adstock rate,
+    /// saturation parameters, coefficient level, ROI, spread across geos and the first
+    /// geo's multiplier; the first geo's intercept, the base coefficients, sigma.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// A point drawn from the priors (the sampler's unconstrained vector) and its named
+    /// quantities.
+    pub fn draw(&self, rng: &mut impl Rng) -> (Vec<f64>, Vec<f64>) {
+        let d = &self.density;
+        let pr = d.priors;
+        let gamma = |(k, r): (f64, f64)| Gamma::new(k, 1.0 / r).expect("positive prior");
+        let standard = Normal::new(0.0, 1.0).expect("unit normal");
+        let mut z = vec![0.0; d.dim];
+        for c in &d.channels {
+            let rate: f64 = Beta::new(pr.rate.0, pr.rate.1)
+                .expect("positive prior")
+                .sample(rng);
+            z[c.at] = (rate / (1.0 - rate)).ln();
+            let sats = match c.saturation {
+                SaturationKind::Logistic => vec![pr.lambda],
+                SaturationKind::Hill => vec![pr.half, pr.slope],
+                SaturationKind::MichaelisMenten => vec![pr.half],
+            };
+            for (p, ab) in sats.into_iter().enumerate() {
+                z[c.at + 1 + p] = gamma(ab).sample(rng).ln();
+            }
+            let at = c.spread_at.expect("a geo model");
+            let eta = (pr.spread_sd * standard.sample(rng)).abs();
+            z[at] = eta.ln();
+            let sd = if d.centered { eta } else { 1.0 };
+            for i in 0..d.geos() - 1 {
+                z[at + 1 + i] = sd * standard.sample(rng);
+            }
+        }
+        for (j, c) in d.channels.iter().enumerate() {
+            z[c.effect_index()] = match c.prior {
+                ChannelPrior::Coefficient { sigma } => {
+                    let beta = (sigma * standard.sample(rng)).abs();
+                    // beta is proportional to e^w: the w that gives this beta.
+                    z[c.effect_index()] = 0.0;
+                    (beta / d.channel_beta(j, &z).0).ln()
+                }
+                ChannelPrior::Roi { mu, sigma } => mu + sigma * standard.sample(rng),
+            };
+        }
+        for v in &mut z[d.intercept_at..d.sigma_at] {
+            *v = pr.base_sd * standard.sample(rng);
+        }
+        z[d.sigma_at] = (pr.sigma_sd * standard.sample(rng)).abs().ln();
+        let named = self.named(&z);
+        (z, named)
+    }
+
+    fn named(&self, z: &[f64]) -> Vec<f64> {
+        let d = &self.density;
+        let mut out = Vec::with_capacity(self.names.len());
+        for (j, c) in d.channels.iter().enumerate() {
+            out.extend(d.theta(j, z));
+            let (beta, mult) = d.channel_beta(j, z);
+            out.push(beta);
+            out.push(z[c.effect_index()].exp());
+            out.push(z[c.spread_at.expect("a geo model")].exp());
+            out.push(mult[0]);
+        }
+        out.push(z[d.intercept_at]);
+        out.extend_from_slice(&z[d.base_at..d.base_at + d.base_div.len()]);
+        out.push(z[d.sigma_at].exp());
+        out
+    }
+
+    /// Each geo's KPI (scaled, per capita) from the likelihood at `z`.
+    pub fn simulate(&self, z: &[f64], rng: &mut impl Rng) -> Vec<Vec<f64>> {
+        let d = &self.density;
+        let time = d.time_effects(z);
+        let noise = Normal::new(0.0, z[d.sigma_at].exp()).expect("positive sigma");
+        let media: Vec<(Vec<Transformed>, f64, Vec<f64>)> = (0..d.channels.len())
+            .map(|j| {
+                let (beta, mult) = d.channel_beta(j, z);
+                (d.transform_geos(j, z), beta, mult)
+            })
+            .collect();
+        (0..d.geos())
+            .map(|g| {
+                (0..d.n)
+                    .map(|t| {
+                        let mut mu = z[d.intercept_at + g] + time[t];
+                        for (k, col) in d.base[g].iter().enumerate() {
+                            mu += z[d.base_at + k] * col[t];
+                        }
+                        for (trs, beta, mult) in &media {
+                            let sat = &trs[g].sat;
+                            mu += beta * mult[g] * (sat[t] - d.media_offset(sat));
+                        }
+                        mu + noise.sample(rng)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// NUTS on `kpi` (per geo, as [`simulate`](Self::simulate) returns): the named
+    /// quantities per draw.
+    pub fn posterior(
+        &self,
+        kpi: &[Vec<f64>],
+        settings: &BayesSettings,
+    ) -> Result<PosteriorDraws, String> {
+        let mut d = self.density.clone();
+        if kpi.len() != d.geos() || kpi.iter().any(|k| k.len() != d.n) {
+            return Err("one KPI series per geo, one value per period".into());
+        }
+        d.y = kpi.to_vec();
+        let run = sampler::sample(&d, settings, &|_, _| {})?;
+        let me = GeoPriorModel {
+            density: d,
+            names: Vec::new(),
+        };
+        Ok(PosteriorDraws {
+            divergences: run.chains.iter().map(|c| c.divergences).sum(),
+            chains: run
+                .chains
+                .iter()
+                .map(|c| c.draws.iter().map(|z| me.named(z)).collect())
+                .collect(),
+        })
+    }
+}
