@@ -68,6 +68,16 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("impact_ratio", "disparate impact ratio", "差别影响比"),
     ("text", "Text insights", "文本洞察"),
     ("diagnostics", "Model diagnostics", "模型诊断"),
+    ("sampler", "Sampler", "采样器"),
+    (
+        "ess",
+        "Effective sample size (min bulk / tail)",
+        "有效样本量（最小 bulk / tail）",
+    ),
+    ("divergences", "Divergent transitions", "发散转移"),
+    ("geos", "Geos (hierarchical)", "地区（分层）"),
+    ("curve_gap", "national curve gap up to", "全国曲线最大偏差"),
+    ("warning", "Warning", "警告"),
     ("run_info", "Run details", "运行详情"),
     (
         "note_absent",

@@ -324,6 +324,34 @@ pub struct MmmResult {
     pub diagnostics: Diagnostics,
     #[serde(deserialize_with = "null_default")]
     pub search: Search,
+    /// Bayesian fits only: the sampler's run and diagnostics.
+    pub bayes: Option<Bayes>,
+}
+
+/// The `bayes` section of a Bayesian `result.json` (what the report shows of it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Bayes {
+    pub sampler: Option<String>,
+    pub seconds: Option<f64>,
+    pub max_rhat: Option<f64>,
+    pub min_ess_bulk: Option<f64>,
+    pub min_ess_tail: Option<f64>,
+    pub divergences: Option<f64>,
+    #[serde(deserialize_with = "null_default")]
+    pub bfmi: Vec<Option<f64>>,
+    #[serde(deserialize_with = "null_default")]
+    pub warnings: Vec<String>,
+    pub geo: Option<BayesGeo>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct BayesGeo {
+    #[serde(deserialize_with = "null_default")]
+    pub geos: Vec<serde_json::Value>,
+    #[serde(deserialize_with = "null_default")]
+    pub curve_error: BTreeMap<String, Option<f64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

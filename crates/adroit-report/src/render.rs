@@ -1171,6 +1171,45 @@ impl Ctx<'_> {
 
     // ------------------------------------------------------------ diagnostics
 
+    /// The sampler's diagnostics of a Bayesian fit, a failed check marked high.
+    fn bayes_rows(&self, b: &crate::load::Bayes) -> Vec<Value> {
+        let mut rows = vec![json!({"name": self.l("sampler"), "value": format!(
+            "{}{}",
+            b.sampler.clone().unwrap_or_default(),
+            b.seconds.map_or(String::new(), |s| format!(", {s:.1} s"))
+        )})];
+        rows.push(
+            json!({"name": "R-hat (max)", "value": fmt::ratio(b.max_rhat, 3),
+            "high": b.max_rhat.is_some_and(|r| r > 1.01)}),
+        );
+        rows.push(json!({"name": self.l("ess"), "value": format!(
+            "{} / {}",
+            fmt::grouped(b.min_ess_bulk.unwrap_or(f64::NAN), 0),
+            fmt::grouped(b.min_ess_tail.unwrap_or(f64::NAN), 0)
+        ), "high": b.min_ess_bulk.is_some_and(|e| e < 400.0)}));
+        rows.push(json!({"name": self.l("divergences"), "value": fmt::grouped(b.divergences.unwrap_or(f64::NAN), 0),
+            "high": b.divergences.is_some_and(|d| d > 0.0)}));
+        rows.push(json!({"name": "BFMI", "value": b.bfmi.iter().map(|v| fmt::ratio(*v, 2)).collect::<Vec<_>>().join(", "),
+            "high": b.bfmi.iter().any(|v| v.is_some_and(|v| v < 0.3))}));
+        if let Some(g) = &b.geo {
+            let gap = g
+                .curve_error
+                .values()
+                .filter_map(|v| *v)
+                .fold(0.0, f64::max);
+            rows.push(json!({"name": self.l("geos"), "value": format!(
+                "{} ({} {})",
+                g.geos.len(),
+                self.l("curve_gap"),
+                fmt::pct(Some(gap))
+            )}));
+        }
+        for w in &b.warnings {
+            rows.push(json!({"name": self.l("warning"), "value": w, "high": true}));
+        }
+        rows
+    }
+
     fn diagnostics(&self) -> Option<Value> {
         let m = self.d.mmm.as_ref()?;
         let d = &m.diagnostics;
@@ -1194,8 +1233,13 @@ impl Ctx<'_> {
         }
         rows.push(json!({"name": "Durbin–Watson", "value": fmt::ratio(d.durbin_watson, 2)}));
         rows.push(json!({"name": self.l("acf1"), "value": fmt::ratio(d.residual_acf1, 2)}));
-        if let Some(e) = m.search.evaluations {
-            rows.push(json!({"name": self.l("evaluations"), "value": fmt::grouped(e, 0)}));
+        match &m.bayes {
+            Some(b) => rows.extend(self.bayes_rows(b)),
+            None => {
+                if let Some(e) = m.search.evaluations {
+                    rows.push(json!({"name": self.l("evaluations"), "value": fmt::grouped(e, 0)}));
+                }
+            }
         }
         let mut vif: Vec<(&String, f64)> =
             d.vif.iter().filter_map(|(k, v)| Some((k, (*v)?))).collect();

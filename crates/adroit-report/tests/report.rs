@@ -334,3 +334,39 @@ fn write_sample_for_inspection() {
     std::fs::write(out.join("report-en.html"), render(&sample(), Lang::En)).unwrap();
     std::fs::write(out.join("report-zh.html"), render(&sample(), Lang::Zh)).unwrap();
 }
+
+#[test]
+fn a_bayesian_fit_shows_its_sampler_diagnostics() {
+    let mut data = sample();
+    let bayes: adroit_report::load::Bayes = serde_json::from_value(serde_json::json!({
+        "sampler": "NUTS (nuts-rs 0.19), low-rank mass matrix",
+        "seconds": 12.5,
+        "max_rhat": 1.034,
+        "min_ess_bulk": 250.0,
+        "min_ess_tail": 410.0,
+        "divergences": 3,
+        "bfmi": [0.9, 0.25],
+        "warnings": ["R-hat above 1.01: <tv>.roas"],
+        "geo": {"geos": [{"name": "north"}, {"name": "south"}], "curve_error": {"tv": 0.004}}
+    }))
+    .unwrap();
+    data.mmm.as_mut().unwrap().bayes = Some(bayes);
+    let html = render(&data, Lang::En);
+    assert!(html.contains("NUTS (nuts-rs 0.19), low-rank mass matrix, 12.5 s"));
+    // Failed checks are marked, and the warning's text is escaped.
+    assert!(
+        html.contains("<td>R-hat (max)</td><td class=\"n down\">1.034</td>"),
+        "R-hat row"
+    );
+    assert!(html.contains("<td>Divergent transitions</td><td class=\"n down\">3</td>"));
+    assert!(html.contains("0.90, 0.25"));
+    assert!(html.contains("R-hat above 1.01: &lt;tv&gt;.roas"));
+    assert!(
+        html.contains("2 (national curve gap up to 0.40%)"),
+        "geo row"
+    );
+    // The ridge search's evaluation count is not shown for a Bayesian fit.
+    assert!(!html.contains("Candidate models evaluated"));
+    let zh = render(&data, Lang::Zh);
+    assert!(zh.contains("发散转移") && zh.contains("地区（分层）"));
+}
