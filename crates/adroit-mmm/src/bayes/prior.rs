@@ -13,7 +13,7 @@
 
 use super::BayesSettings;
 use super::ChannelPrior;
-use super::density::{Density, GeoInput, Transformed};
+use super::density::{ChannelLayout, Density, GeoInput, Priors, Transformed};
 use super::sampler;
 use crate::model::{MmmData, Problem};
 use crate::spec::{ModelSpec, SaturationKind};
@@ -54,16 +54,7 @@ impl PriorModel {
         density.y_scale = 1.0;
         let mut names = Vec::new();
         for (c, l) in spec.channels.iter().zip(&density.channels) {
-            names.push(format!("{}.rate", c.name));
-            names.extend(match l.saturation {
-                SaturationKind::Logistic => vec![format!("{}.lambda", c.name)],
-                SaturationKind::Hill => {
-                    vec![format!("{}.half", c.name), format!("{}.slope", c.name)]
-                }
-                SaturationKind::MichaelisMenten => vec![format!("{}.half", c.name)],
-            });
-            names.push(format!("{}.coef", c.name));
-            names.push(format!("{}.roi", c.name));
+            names.extend(channel_names(&c.name, l.saturation));
         }
         names.push("intercept".into());
         names.extend(problem.base.names.iter().cloned());
@@ -86,21 +77,9 @@ impl PriorModel {
     pub fn draw(&self, rng: &mut impl Rng) -> Vec<f64> {
         let d = &self.density;
         let pr = d.priors;
-        let gamma = |(k, r): (f64, f64)| Gamma::new(k, 1.0 / r).expect("positive prior");
         let mut z = vec![0.0; d.dim];
         for c in &d.channels {
-            let rate: f64 = Beta::new(pr.rate.0, pr.rate.1)
-                .expect("positive prior")
-                .sample(rng);
-            z[c.at] = (rate / (1.0 - rate)).ln();
-            let sats = match c.saturation {
-                SaturationKind::Logistic => vec![pr.lambda],
-                SaturationKind::Hill => vec![pr.half, pr.slope],
-                SaturationKind::MichaelisMenten => vec![pr.half],
-            };
-            for (p, ab) in sats.into_iter().enumerate() {
-                z[c.at + 1 + p] = gamma(ab).sample(rng).ln();
-            }
+            draw_curve(c, &pr, &mut z, rng);
         }
         for (j, c) in d.channels.iter().enumerate() {
             z[c.effect_index()] = match c.prior {
@@ -226,6 +205,39 @@ impl PriorModel {
     }
 }
 
+/// A channel's named parameters: adstock rate, saturation parameters, coefficient, ROI.
+fn channel_names(name: &str, saturation: SaturationKind) -> Vec<String> {
+    let mut names = vec![format!("{name}.rate")];
+    names.extend(match saturation {
+        SaturationKind::Logistic => vec![format!("{name}.lambda")],
+        SaturationKind::Hill => vec![format!("{name}.half"), format!("{name}.slope")],
+        SaturationKind::MichaelisMenten => vec![format!("{name}.half")],
+    });
+    names.push(format!("{name}.coef"));
+    names.push(format!("{name}.roi"));
+    names
+}
+
+/// A channel's adstock rate (`Beta`) and saturation parameters (`Gamma`) drawn from
+/// their priors, into the unconstrained vector `z`.
+fn draw_curve(c: &ChannelLayout, pr: &Priors, z: &mut [f64], rng: &mut impl Rng) {
+    let rate: f64 = Beta::new(pr.rate.0, pr.rate.1)
+        .expect("positive prior")
+        .sample(rng);
+    z[c.at] = (rate / (1.0 - rate)).ln();
+    let sats = match c.saturation {
+        SaturationKind::Logistic => vec![pr.lambda],
+        SaturationKind::Hill => vec![pr.half, pr.slope],
+        SaturationKind::MichaelisMenten => vec![pr.half],
+    };
+    for (p, (k, r)) in sats.into_iter().enumerate() {
+        z[c.at + 1 + p] = Gamma::new(k, 1.0 / r)
+            .expect("positive prior")
+            .sample(rng)
+            .ln();
+    }
+}
+
 /// The geo hierarchy as a generative model, for simulation-based calibration of
 /// [`fit_geo`](super::fit_geo)'s density: the same priors (including the geo spreads,
 /// the zero-sum geo multipliers and time effects), the same forward model (media
@@ -259,16 +271,7 @@ impl GeoPriorModel {
         density.y_scale = 1.0;
         let mut names = Vec::new();
         for (c, l) in spec.channels.iter().zip(&density.channels) {
-            names.push(format!("{}.rate", c.name));
-            names.extend(match l.saturation {
-                SaturationKind::Logistic => vec![format!("{}.lambda", c.name)],
-                SaturationKind::Hill => {
-                    vec![format!("{}.half", c.name), format!("{}.slope", c.name)]
-                }
-                SaturationKind::MichaelisMenten => vec![format!("{}.half", c.name)],
-            });
-            names.push(format!("{}.coef", c.name));
-            names.push(format!("{}.roi", c.name));
+            names.extend(channel_names(&c.name, l.saturation));
             names.push(format!("{}.spread", c.name));
             names.push(format!("{}.mult[{}]", c.name, panel.names[0]));
         }
@@ -290,22 +293,10 @@ impl GeoPriorModel {
     pub fn draw(&self, rng: &mut impl Rng) -> (Vec<f64>, Vec<f64>) {
         let d = &self.density;
         let pr = d.priors;
-        let gamma = |(k, r): (f64, f64)| Gamma::new(k, 1.0 / r).expect("positive prior");
         let standard = Normal::new(0.0, 1.0).expect("unit normal");
         let mut z = vec![0.0; d.dim];
         for c in &d.channels {
-            let rate: f64 = Beta::new(pr.rate.0, pr.rate.1)
-                .expect("positive prior")
-                .sample(rng);
-            z[c.at] = (rate / (1.0 - rate)).ln();
-            let sats = match c.saturation {
-                SaturationKind::Logistic => vec![pr.lambda],
-                SaturationKind::Hill => vec![pr.half, pr.slope],
-                SaturationKind::MichaelisMenten => vec![pr.half],
-            };
-            for (p, ab) in sats.into_iter().enumerate() {
-                z[c.at + 1 + p] = gamma(ab).sample(rng).ln();
-            }
+            draw_curve(c, &pr, &mut z, rng);
             let at = c.spread_at.expect("a geo model");
             let eta = (pr.spread_sd * standard.sample(rng)).abs();
             z[at] = eta.ln();
