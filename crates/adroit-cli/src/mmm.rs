@@ -276,6 +276,23 @@ struct Table {
 }
 
 impl Table {
+    /// The model's table: days since 1970-01-01 and the columns without their names.
+    fn data(&self) -> MmmData {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        let values = |c: &Columns| c.iter().map(|(_, v)| v.clone()).collect();
+        MmmData {
+            days: self
+                .dates
+                .iter()
+                .map(|d| (*d - epoch).num_days() as i32)
+                .collect(),
+            kpi: self.kpi.clone(),
+            spend: values(&self.spend),
+            controls: values(&self.controls),
+            events: values(&self.events),
+        }
+    }
+
     /// Keeps the periods up to the window's end; returns how many lie before its start.
     fn window(&mut self, w: &str) -> Result<usize, String> {
         let (a, b) = w
@@ -454,18 +471,7 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64, bool), String> {
                 .is_some_and(|k| k.kind == adroit_config::KpiKind::Conversions)
         });
     spec.calibration = std::mem::take(&mut table.lift_tests);
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-    let data = MmmData {
-        days: table
-            .dates
-            .iter()
-            .map(|d| (*d - epoch).num_days() as i32)
-            .collect(),
-        kpi: table.kpi.clone(),
-        spend: table.spend.iter().map(|(_, v)| v.clone()).collect(),
-        controls: table.controls.iter().map(|(_, v)| v.clone()).collect(),
-        events: table.events.iter().map(|(_, v)| v.clone()).collect(),
-    };
+    let data = table.data();
     let settings = FitSettings {
         trials: m.trials,
         iterations: m.iterations,
@@ -479,27 +485,10 @@ pub fn fit_to_dir(args: FitArgs) -> Result<(ResultFile, f64, bool), String> {
         ..FitSettings::default()
     };
     let bayes = match &geo_tables {
-        Some(g) => {
-            let panel = adroit_mmm::bayes::GeoPanel {
-                names: g.names.clone(),
-                population: g.population.clone(),
-                tables: g
-                    .tables
-                    .iter()
-                    .map(|t| MmmData {
-                        days: data.days.clone(),
-                        kpi: t.kpi.clone(),
-                        spend: t.spend.iter().map(|(_, v)| v.clone()).collect(),
-                        controls: t.controls.iter().map(|(_, v)| v.clone()).collect(),
-                        events: t.events.iter().map(|(_, v)| v.clone()).collect(),
-                    })
-                    .collect(),
-            };
-            Some(
-                crate::mmm_bayes::fit_geo(&args, &m, &panel, &spec)
-                    .map_err(|e| format!("{origin}: {e}"))?,
-            )
-        }
+        Some(g) => Some(
+            crate::mmm_bayes::fit_geo(&args, &m, &g.panel(), &spec)
+                .map_err(|e| format!("{origin}: {e}"))?,
+        ),
         None => {
             crate::mmm_bayes::fit(&args, &m, &data, &spec).map_err(|e| format!("{origin}: {e}"))?
         }
@@ -684,41 +673,33 @@ fn geo_tables_from_file(
 type Columns = Vec<(String, Vec<f64>)>;
 
 impl GeoTables {
-    /// The national table: KPI and spend summed over geos, controls averaged weighted
-    /// by population, events as they are (national).
+    /// The panel the geo model reads.
+    fn panel(&self) -> adroit_mmm::bayes::GeoPanel {
+        adroit_mmm::bayes::GeoPanel {
+            names: self.names.clone(),
+            population: self.population.clone(),
+            tables: self.tables.iter().map(Table::data).collect(),
+        }
+    }
+
+    /// The national table, by the model's own rule ([`GeoPanel::national`]): KPI and
+    /// spend summed over geos, controls averaged weighted by population, events as
+    /// they are.
+    ///
+    /// [`GeoPanel::national`]: adroit_mmm::bayes::GeoPanel::national
     fn national(&self, origin: &str, kpi_name: &str) -> Table {
         let first = &self.tables[0];
-        let total: f64 = self.population.iter().sum();
-        let n = first.dates.len();
-        let combine = |pick: &dyn Fn(&Table) -> &Columns, weighted: bool| {
-            pick(first)
-                .iter()
-                .enumerate()
-                .map(|(k, (name, _))| {
-                    let col = (0..n)
-                        .map(|t| {
-                            self.tables
-                                .iter()
-                                .zip(&self.population)
-                                .map(|(tab, p)| {
-                                    pick(tab)[k].1[t] * if weighted { p / total } else { 1.0 }
-                                })
-                                .sum()
-                        })
-                        .collect();
-                    (name.clone(), col)
-                })
-                .collect()
+        let national = self.panel().national();
+        let named = |columns: &Columns, values: Vec<Vec<f64>>| -> Columns {
+            columns.iter().map(|(n, _)| n.clone()).zip(values).collect()
         };
         Table {
             origin: origin.to_string(),
             kpi_name: kpi_name.to_string(),
             dates: first.dates.clone(),
-            kpi: (0..n)
-                .map(|t| self.tables.iter().map(|tab| tab.kpi[t]).sum())
-                .collect(),
-            spend: combine(&|t| &t.spend, false),
-            controls: combine(&|t| &t.controls, true),
+            kpi: national.kpi,
+            spend: named(&first.spend, national.spend),
+            controls: named(&first.controls, national.controls),
             events: first.events.clone(),
             lift_tests: Vec::new(),
         }

@@ -184,10 +184,9 @@ pub fn fit(
     data: &MmmData,
     spec: &ModelSpec,
 ) -> Result<Option<BayesFit>, String> {
-    match m.method.as_str() {
-        "ridge" => return Ok(None),
-        "bayes" => {}
-        other => return Err(format!("--method {other}: use ridge or bayes")),
+    // `MmmSettings::check` has refused any other method.
+    if m.method != "bayes" {
+        return Ok(None);
     }
     sample(args, m, |settings, progress| {
         bayes::fit(data, spec, settings, progress)

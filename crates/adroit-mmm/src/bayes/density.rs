@@ -647,18 +647,21 @@ impl Density {
             .collect();
         let mut trs = Vec::with_capacity(self.channels.len());
         let mut effects = Vec::with_capacity(self.channels.len());
+        // Per channel and geo: what the likelihood subtracts from the saturated series.
+        let mut offsets = Vec::with_capacity(self.channels.len());
         for j in 0..self.channels.len() {
             let tr = self.transform_geos(j, z);
             let ef = self.effect(j, z, &tr);
+            let offset: Vec<f64> = tr.iter().map(|t| self.media_offset(&t.sat)).collect();
             for g in 0..n_geos {
                 let b = ef.beta * ef.mult[g];
-                let offset = self.media_offset(&tr[g].sat);
                 for t in s0..s1 {
-                    mu[g][t] += b * (tr[g].sat[t] - offset);
+                    mu[g][t] += b * (tr[g].sat[t] - offset[g]);
                 }
             }
             trs.push(tr);
             effects.push(ef);
+            offsets.push(offset);
         }
         let ls = z[self.sigma_at];
         let sigma = ls.exp();
@@ -698,7 +701,7 @@ impl Density {
                 // Σ e (sat − offset) = Σ e sat − offset Σ e, and likewise for d sat.
                 let eg = &e[g][s0..s1];
                 let e_sum: f64 = eg.iter().sum();
-                gbeta[j][g] += dot(eg, &tr.sat[s0..s1]) - self.media_offset(&tr.sat) * e_sum;
+                gbeta[j][g] += dot(eg, &tr.sat[s0..s1]) - offsets[j][g] * e_sum;
                 for p in 0..c.n_theta() {
                     grad[c.at + p] +=
                         b * (dot(eg, &tr.dsat[p][s0..s1]) - self.media_offset(&tr.dsat[p]) * e_sum);

@@ -511,8 +511,9 @@ pub fn fit_geo(
         }
     }
     let panel = GeoPanel {
+        names: panel.names.clone(),
+        population: panel.population.clone(),
         tables,
-        ..panel.clone()
     };
     let national = panel.national();
     let problem = Problem::new(&national, &spec)?;
@@ -592,18 +593,14 @@ struct Derived {
     geo_mult: Vec<Vec<f64>>,
 }
 
-/// Channel `j`'s transformed spend per geo and its effect at `z`; `scale` multiplies
-/// every geo's spend (the marginal ROAS's 1 % more).
-fn channel_at(d: &Density, j: usize, z: &[f64], scale: f64) -> Vec<Transformed> {
+/// Channel `j`'s transformed spend per geo at `z` with every geo's spend multiplied by
+/// `scale` (the marginal ROAS's 1 % more; [`Density::transform_geos`] is `scale = 1`).
+fn scaled_channel(d: &Density, j: usize, z: &[f64], scale: f64) -> Vec<Transformed> {
     (0..d.geos())
         .map(|g| {
             let mut tr = Transformed::default();
-            if scale == 1.0 {
-                d.transform(j, z, &d.x[g][j], &mut tr);
-            } else {
-                let x: Vec<f64> = d.x[g][j].iter().map(|v| v * scale).collect();
-                d.transform(j, z, &x, &mut tr);
-            }
+            let x: Vec<f64> = d.x[g][j].iter().map(|v| v * scale).collect();
+            d.transform(j, z, &x, &mut tr);
             tr
         })
         .collect()
@@ -644,8 +641,8 @@ fn derive(d: &Density, z: &[f64], spends: &[f64], from: usize) -> Derived {
     let mut effects = Vec::with_capacity(k);
     let mut full = Vec::with_capacity(k);
     for j in 0..k {
-        let tr = channel_at(d, j, z, 1.0);
-        let more = channel_at(d, j, z, 1.01);
+        let tr = d.transform_geos(j, z);
+        let more = scaled_channel(d, j, z, 1.01);
         let ef = d.effect(j, z, &tr);
         let mut contribution = 0.0;
         let mut extra = 0.0;
@@ -723,7 +720,7 @@ fn decompose(d: &Density, z: &[f64], from: usize) -> Vec<Vec<f64>> {
         );
     }
     for j in 0..d.channels.len() {
-        let tr = channel_at(d, j, z, 1.0);
+        let tr = d.transform_geos(j, z);
         let ef = d.effect(j, z, &tr);
         for g in 0..d.geos() {
             let offset = ef.beta * ef.mult[g] * unit[g] * d.media_offset(&tr[g].sat);
